@@ -1,0 +1,272 @@
+"""Cobot: one client per tenant token, speaking API 1 (www and per space) and API 2.
+
+Base URLs come from the environment (``COBOT_URL``, ``COBOT_SPACE_URL`` with a
+``{subdomain}`` placeholder, ``COBOT_API2_URL``), so the same code talks to Cobot,
+to the sandbox or to anything a test puts there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from .. import jsonutil
+from ..errors import AuthorizationError, NotFound, PayloadError, TransientError
+from ..http import HttpClient, Timeouts, new_session, plain_error_message
+from ..payload import Reader
+from . import models
+from .models import SERVICE
+
+#: Cobot webhook events the sync subscribes to.
+MEMBER_EVENTS = ("created_membership", "confirmed_membership")
+INVOICE_EVENTS = ("created_invoice", "updated_invoice")
+SYNC_EVENTS = MEMBER_EVENTS + INVOICE_EVENTS
+
+
+@dataclass(frozen=True)
+class CobotUrls:
+    www: str
+    space_template: str
+    api2: str
+
+    @classmethod
+    def from_settings(cls) -> CobotUrls:
+        from django.conf import settings
+
+        return cls(settings.COBOT_URL, settings.COBOT_SPACE_URL, settings.COBOT_API2_URL)
+
+    def space(self, subdomain: str) -> str:
+        return self.space_template.replace("{subdomain}", quote(subdomain, safe=""))
+
+    @property
+    def authorize(self) -> str:
+        return f"{self.www}/oauth/authorize"
+
+    @property
+    def token(self) -> str:
+        return f"{self.www}/oauth/access_token"
+
+
+def cobot_error_message(response: requests.Response) -> str:
+    """Cobot's error bodies: JSON:API ``errors`` arrays (API 2), ``{"errors": {field: msg}}``
+    (API 1 validation) or ``{"error": ...}``."""
+    try:
+        body = response.json()
+    except ValueError:
+        return plain_error_message(response)
+    if isinstance(body, dict):
+        errors = body.get("errors")
+        if isinstance(errors, list) and errors:
+            parts = []
+            for err in errors:
+                if isinstance(err, dict):
+                    pointer = (err.get("source") or {}).get("pointer", "")
+                    text = err.get("detail") or err.get("title") or ""
+                    parts.append(
+                        f"{pointer.rsplit('/', 1)[-1]} {text}".strip() if pointer else str(text)
+                    )
+            if parts:
+                return "; ".join(parts)
+        if isinstance(errors, dict) and errors:
+            return "; ".join(f"{k} {v}" for k, v in errors.items())
+        error = body.get("error")
+        if error:
+            description = body.get("error_description")
+            return f"{error}: {description}" if description else str(error)
+    return plain_error_message(response)
+
+
+class _Api(HttpClient):
+    service = SERVICE
+
+    def error_message(self, response: requests.Response) -> str:
+        return cobot_error_message(response)
+
+
+class CobotClient:
+    """Everything we ask of Cobot for one token (a user's, or a space-bound one)."""
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        subdomain: str | None = None,
+        urls: CobotUrls | None = None,
+        timeouts: Timeouts | None = None,
+        throttle: Callable[[], None] | None = None,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.urls = urls or CobotUrls.from_settings()
+        self.subdomain = subdomain
+        session = session or new_session()
+        auth = f"Bearer {token}"
+        self._token = token
+        self.www = _Api(
+            self.urls.www, auth_header=auth, timeouts=timeouts, session=session, throttle=throttle
+        )
+        self.api2 = _Api(
+            self.urls.api2,
+            auth_header=auth,
+            timeouts=timeouts,
+            session=session,
+            throttle=throttle,
+            extra_headers={"Accept": "application/vnd.api+json"},
+        )
+        self._space = (
+            _Api(
+                self.urls.space(subdomain),
+                auth_header=auth,
+                timeouts=timeouts,
+                session=session,
+                throttle=throttle,
+            )
+            if subdomain
+            else None
+        )
+        # Downloads of short-lived PDF links carry their own token in the URL and
+        # no Authorization header; they are not throttled against the API limit.
+        self._files = _Api(self.urls.api2, timeouts=timeouts, session=session)
+
+    def __repr__(self) -> str:
+        return f"<CobotClient {self.subdomain or 'www'}>"
+
+    @property
+    def space_api(self) -> _Api:
+        if self._space is None:
+            raise ValueError("this CobotClient was created without a space subdomain")
+        return self._space
+
+    @staticmethod
+    def _read(response: requests.Response) -> Reader:
+        try:
+            return Reader(jsonutil.loads(response.content), SERVICE)
+        except ValueError:
+            raise PayloadError(SERVICE, "$", "is not valid JSON") from None
+
+    # ------------------------------------------------------------ OAuth / user
+    def get_user(self) -> models.CobotUser:
+        """API 1 ``GET /api/user``: who the token belongs to and which spaces they administer."""
+        return models.parse_user(self._read(self.www.request("GET", "/api/user")))
+
+    def get_admin_spaces_api2(self) -> list[models.Api2Space]:
+        """API 2 ``GET /user?include=adminOf``: the admin spaces with their API 2 ids."""
+        response = self.api2.request("GET", "/user", params={"include": "adminOf"})
+        return models.parse_api2_admin_spaces(self._read(response))
+
+    def get_space_info(self, subdomain: str) -> models.SpaceInfo:
+        path = f"/api/spaces/{quote(subdomain, safe='')}"
+        return models.parse_space_info(self._read(self.www.request("GET", path)))
+
+    def bind_token_to_space(self, space_id: str) -> str:
+        """Exchange our user token for one bound to the space (it survives the admin
+        leaving the space: Cobot hands it to the space owner)."""
+        path = f"/api/access_tokens/{quote(self._token, safe='')}/space"
+        response = self.www.request("POST", path, json_body={"space_id": space_id})
+        return self._read(response).text("token")
+
+    # ------------------------------------------------------------ API 1, per space
+    def get_membership(self, membership_id: str) -> models.Membership:
+        path = f"/api/memberships/{quote(membership_id, safe='')}"
+        return models.parse_membership(self._read(self.space_api.request("GET", path)))
+
+    def list_memberships(self) -> list[models.Membership]:
+        """Current members. Cobot limits this endpoint to 6 requests per minute."""
+        reader = self._read(self.space_api.request("GET", "/api/memberships"))
+        return [models.parse_membership(item) for item in reader.items()]
+
+    def set_customer_number(self, membership_id: str, customer_number: str) -> None:
+        """Write sevDesk's customer number back to the member.
+
+        UNCERTAIN: Cobot does not document this call. Cobot's own sevDesk add-on does
+        it, and API 1 accepts PUT with JSON bodies; we send ``PUT /api/memberships/<id>``
+        with ``{"customer_number": ...}`` and keep the guess in this one place.
+        """
+        path = f"/api/memberships/{quote(membership_id, safe='')}"
+        self.space_api.request("PUT", path, json_body={"customer_number": customer_number})
+
+    def list_accounting_codes(self) -> list[models.AccountingCode]:
+        reader = self._read(self.space_api.request("GET", "/api/accounting_codes"))
+        return [models.parse_accounting_code(item) for item in reader.items()]
+
+    def list_subscriptions(self) -> list[models.Subscription]:
+        reader = self._read(self.space_api.request("GET", "/api/subscriptions"))
+        return [models.parse_subscription(item) for item in reader.items()]
+
+    def create_subscription(self, event: str, callback_url: str) -> models.Subscription:
+        """Subscribe to ``event``. Cobot answers 409 if the same event and URL exist."""
+        response = self.space_api.request(
+            "POST", "/api/subscriptions", json_body={"event": event, "callback_url": callback_url}
+        )
+        return models.parse_subscription(self._read(response))
+
+    def delete_subscription(self, subscription: models.Subscription) -> None:
+        self.space_api.request("DELETE", subscription.url)
+
+    def post_activity(
+        self, text: str, *, level: str | None = None, channels: tuple[str, ...] = ("admin",)
+    ) -> bool:
+        """Post to the space's activity feed. Returns False when Cobot refuses with 403
+        (an admin whose permissions do not cover activities, as Cobot's own apps treat
+        it); a 401 still raises, because then the token itself is dead."""
+        body: dict[str, Any] = {"text": text, "channels": list(channels)}
+        if level:
+            body["level"] = level
+        try:
+            self.space_api.request("POST", "/api/activities", json_body=body)
+        except AuthorizationError as exc:
+            if exc.status == 403:
+                return False
+            raise
+        return True
+
+    # ------------------------------------------------------------ API 2
+    def get_invoice(self, invoice_id: str) -> models.Invoice:
+        response = self.api2.request("GET", f"/invoices/{quote(invoice_id, safe='')}")
+        return models.parse_invoice(self._read(response).field("data"))
+
+    def list_invoices_page(
+        self, space_id: str, start: dt.date, end: dt.date, *, page: int = 1, size: int = 200
+    ) -> models.InvoicePage:
+        params = {
+            "filter[from]": start.isoformat(),
+            "filter[to]": end.isoformat(),
+            "page[number]": str(page),
+            "page[size]": str(size),
+        }
+        response = self.api2.request(
+            "GET", f"/spaces/{quote(space_id, safe='')}/invoices", params=params
+        )
+        return models.parse_invoice_page(self._read(response))
+
+    def iter_invoices(
+        self, space_id: str, start: dt.date, end: dt.date, *, size: int = 200
+    ) -> Iterator[models.Invoice]:
+        """All invoices dated ``start``..``end``, page by page (lazily)."""
+        page = 1
+        while True:
+            result = self.list_invoices_page(space_id, start, end, page=page, size=size)
+            yield from result.invoices
+            if not result.has_next or page >= result.total_pages:
+                return
+            page += 1
+
+    def download_pdf(self, url: str) -> bytes:
+        """Fetch an invoice PDF from its short-lived link (no API token needed or sent)."""
+        try:
+            response = self._files.request("GET", url, authenticated=False)
+        except (AuthorizationError, NotFound) as exc:
+            # The link outlived its few minutes. Not the token's fault: a new attempt
+            # fetches the invoice again and with it a fresh link.
+            raise TransientError(
+                SERVICE,
+                "the invoice's PDF link expired before it was downloaded",
+                status=exc.status,
+            ) from exc
+        if not response.content.startswith(b"%PDF"):
+            raise PayloadError(SERVICE, "pdf.url", "did not return a PDF document")
+        return response.content

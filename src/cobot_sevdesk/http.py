@@ -1,0 +1,251 @@
+"""The HTTP layer under both API clients: one session per tenant, explicit timeouts,
+a real User-Agent, and the mapping of every failure onto ``cobot_sevdesk.errors``."""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from . import __version__, jsonutil
+from .errors import (
+    ApiError,
+    AuthorizationError,
+    NotFound,
+    OutcomeUnknown,
+    PermanentError,
+    RateLimited,
+    TransientError,
+)
+from .messages import _
+from .metrics import EXTERNAL_CALLS, EXTERNAL_SECONDS
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = f"cobot-sevdesk/{__version__} (+https://github.com/cobot-sevdesk/cobot-sevdesk)"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: Longest server-requested pause we honour; longer hints are capped so an item
+#: is never parked for hours by one odd header.
+MAX_RETRY_AFTER = 3600.0
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    connect: float = 5.0
+    read: float = 30.0
+
+    def as_tuple(self) -> tuple[float, float]:
+        return (self.connect, self.read)
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+def redact_url(url: str) -> str:
+    """The URL without query string or credentials: Cobot's PDF links carry a token there."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return f"{parts.scheme}://{host}{parts.path}"
+
+
+ErrorMessage = Callable[[requests.Response], str]
+
+
+def plain_error_message(response: requests.Response) -> str:
+    text = response.text.strip()
+    return text[:300] if text else (response.reason or "no message")
+
+
+class HttpClient:
+    """Base class for the per-tenant API clients.
+
+    Subclasses set ``service`` and may override ``error_message`` to pull the
+    service's own explanation out of an error body.
+    """
+
+    service = "HTTP"
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        auth_header: str | None = None,
+        timeouts: Timeouts | None = None,
+        session: requests.Session | None = None,
+        throttle: Callable[[], None] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeouts = timeouts or Timeouts()
+        self.throttle = throttle
+        self.session = session or new_session()
+        self._headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        if extra_headers:
+            self._headers.update(extra_headers)
+        if auth_header is not None:
+            self._headers["Authorization"] = auth_header
+
+    def __repr__(self) -> str:
+        # Never show headers: they hold the token.
+        return f"<{type(self).__name__} {self.base_url}>"
+
+    def url(self, path: str) -> str:
+        if path.startswith(("http://", "https://")):
+            return path
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    def error_message(self, response: requests.Response) -> str:
+        return plain_error_message(response)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        data: Mapping[str, str] | None = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
+        headers: Mapping[str, str] | None = None,
+        authenticated: bool = True,
+    ) -> requests.Response:
+        """Send one request; return the 2xx response or raise an ``ApiError``."""
+        method = method.upper()
+        url = self.url(path)
+        send_headers = dict(self._headers)
+        if not authenticated:
+            send_headers.pop("Authorization", None)
+        body: str | None = None
+        if json_body is not None:
+            body = jsonutil.dumps(json_body)
+            send_headers.setdefault("Content-Type", "application/json")
+        if headers:
+            send_headers.update(headers)
+        if self.throttle is not None:
+            self.throttle()
+        started = time.monotonic()
+        where = redact_url(url)
+        try:
+            response = self.session.request(
+                method,
+                url,
+                params=params,
+                data=body.encode() if body is not None else data,
+                files=files,
+                headers=send_headers,
+                timeout=self.timeouts.as_tuple(),
+                allow_redirects=method in SAFE_METHODS,
+            )
+        except requests.RequestException as exc:
+            self._count("error:" + type(exc).__name__, started)
+            raise self._network_error(exc, method, where) from exc
+        self._count(str(response.status_code), started)
+        log.debug(
+            "%s %s %s %.0fms", self.service, method, where, response.elapsed.total_seconds() * 1000
+        )
+        if response.status_code >= 400:
+            raise self._status_error(response, method, where)
+        return response
+
+    def _count(self, status: str, started: float) -> None:
+        EXTERNAL_CALLS.labels(self.service, status).inc()
+        EXTERNAL_SECONDS.labels(self.service).observe(time.monotonic() - started)
+
+    def _network_error(self, exc: requests.RequestException, method: str, where: str) -> ApiError:
+        if _never_sent(exc):
+            return TransientError(
+                self.service, f"could not connect ({type(exc).__name__})", method=method, path=where
+            )
+        if isinstance(exc, requests.Timeout):
+            message = f"no answer within {self.timeouts.read:g} s"
+        else:
+            message = f"connection broke off ({type(exc).__name__})"
+        if method in SAFE_METHODS:
+            return TransientError(self.service, message, method=method, path=where)
+        return OutcomeUnknown(
+            self.service,
+            message + "; the request may or may not have been applied",
+            method=method,
+            path=where,
+        )
+
+    def _status_error(self, response: requests.Response, method: str, where: str) -> ApiError:
+        status = response.status_code
+        message = self.error_message(response)
+        if status in (401, 403):
+            return AuthorizationError(
+                self.service,
+                message,
+                status=status,
+                method=method,
+                path=where,
+                admin_message=_("%(service)s refused our access token (%(message)s).")
+                % {"service": self.service, "message": message},
+            )
+        if status == 429 or status >= 500:
+            return (RateLimited if status == 429 else TransientError)(
+                self.service,
+                message,
+                status=status,
+                method=method,
+                path=where,
+                retry_after=parse_retry_after(response.headers.get("Retry-After")),
+            )
+        if status == 404:
+            return NotFound(self.service, message, status=status, method=method, path=where)
+        return PermanentError(self.service, message, status=status, method=method, path=where)
+
+
+def _never_sent(exc: requests.RequestException) -> bool:
+    """True when the failure happened before any byte of the request left us."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    if isinstance(exc, requests.ConnectionError) and not isinstance(exc, requests.ReadTimeout):
+        text = repr(exc.args[0]) if exc.args else ""
+        return (
+            any(
+                marker in text
+                for marker in (
+                    "NewConnectionError",
+                    "ConnectionRefused",
+                    "NameResolution",
+                    "Max retries",
+                )
+            )
+            and "RemoteDisconnected" not in text
+            and "ProtocolError" not in text
+        )
+    return False
+
+
+def new_session(pool_size: int = 10) -> requests.Session:
+    """A session with a connection pool and no automatic retries: retries are ours."""
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    # Environment proxies would silently reroute sandbox traffic on loopback.
+    session.trust_env = False
+    return session

@@ -1,0 +1,219 @@
+"""sevDesk: one client per tenant token (API v1, bookkeeping system 2.0).
+
+The token goes as the raw ``Authorization`` header value (no "Bearer"), as sevDesk
+documents. Every response is unwrapped from ``objects`` in one place
+(``_objects``/``_one``), which accepts both the one-element-array and the bare-object
+forms the live API uses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import requests
+
+from .. import jsonutil
+from ..errors import PayloadError
+from ..http import HttpClient, Timeouts, plain_error_message
+from ..payload import Reader
+from . import models
+from .models import SERVICE
+
+PAGE_SIZE = 100
+CUSTOMER_CATEGORY = 3  # documented default category "Kunde"
+INVOICE_ADDRESS_CATEGORY = 47  # documented address category "Rechnungsanschrift"
+WORK_KEY = 2  # documented communication way key "Arbeit"
+INVOICING_KEY = 8  # documented communication way key "Rechnungsadresse"
+
+
+def sevdesk_error_message(response: requests.Response) -> str:
+    """``{"error": {"message": ..., "exceptionUUID": ...}}``; the UUID is what
+    sevDesk support asks for, so it stays in the message."""
+    try:
+        body = response.json()
+    except ValueError:
+        return plain_error_message(response)
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict) and error.get("message"):
+        uuid = error.get("exceptionUUID")
+        return f"{error['message']} (ref {uuid})" if uuid else str(error["message"])
+    if isinstance(error, str):
+        return error
+    return plain_error_message(response)
+
+
+def sevdesk_date(day: dt.date) -> str:
+    """Dates go to sevDesk as ``dd.mm.yyyy``, one of the two documented input forms."""
+    return day.strftime("%d.%m.%Y")
+
+
+class SevdeskClient(HttpClient):
+    service = SERVICE
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        base_url: str | None = None,
+        timeouts: Timeouts | None = None,
+        session: requests.Session | None = None,
+    ) -> None:
+        if base_url is None:
+            from django.conf import settings
+
+            base_url = settings.SEVDESK_URL
+        super().__init__(base_url, auth_header=token, timeouts=timeouts, session=session)
+
+    def error_message(self, response: requests.Response) -> str:
+        return sevdesk_error_message(response)
+
+    # ------------------------------------------------------------ envelope
+    @staticmethod
+    def _objects(response: requests.Response) -> Reader:
+        try:
+            body = jsonutil.loads(response.content)
+        except ValueError:
+            raise PayloadError(SERVICE, "$", "is not valid JSON") from None
+        reader = Reader(body, SERVICE)
+        if not isinstance(body, dict) or "objects" not in body:
+            raise reader.fail("is missing", "objects")
+        return Reader(body["objects"], SERVICE, "objects")
+
+    @classmethod
+    def _one(cls, response: requests.Response) -> Reader:
+        """A single object, whether sent bare or as a one-element list."""
+        objects = cls._objects(response)
+        if isinstance(objects.value, list):
+            items = objects.items()
+            if len(items) != 1:
+                raise objects.fail(f"holds {len(items)} objects where one was expected")
+            return items[0]
+        return objects
+
+    def _get(self, path: str, params: Mapping[str, Any] | None = None) -> requests.Response:
+        return self.request("GET", path, params=params)
+
+    def _paged(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[Reader]:
+        """Every object of a list endpoint, fetched ``PAGE_SIZE`` at a time."""
+        offset = 0
+        while True:
+            query = {**(params or {}), "limit": PAGE_SIZE, "offset": offset}
+            items = self._objects(self._get(path, query)).items()
+            yield from items
+            if len(items) < PAGE_SIZE:
+                return
+            offset += PAGE_SIZE
+
+    # ------------------------------------------------------------ basics
+    def bookkeeping_version(self) -> str:
+        return self._one(self._get("/Tools/bookkeepingSystemVersion")).text("version")
+
+    # ------------------------------------------------------------ contacts
+    def next_customer_number(self) -> str:
+        return self._objects(self._get("/Contact/Factory/getNextCustomerNumber")).as_str()
+
+    def customer_number_available(self, number: str) -> bool:
+        # Never call this without a number: sevDesk answers 500 then (known quirk).
+        if not number:
+            raise ValueError("customer number must not be empty")
+        response = self._get(
+            "/Contact/Mapper/checkCustomerNumberAvailability", {"customerNumber": number}
+        )
+        return self._objects(response).as_bool()
+
+    def find_contacts_by_customer_number(self, number: str) -> list[models.Contact]:
+        """Contacts whose customer number is exactly ``number``.
+
+        ``depth=1`` is needed or persons are left out. Whether sevDesk's filter is exact
+        or a substring match is undocumented, so the result is compared exactly here.
+        """
+        found = self._paged("/Contact", {"customerNumber": number, "depth": "1"})
+        contacts = [models.parse_contact(r) for r in found]
+        return [c for c in contacts if (c.customer_number or "").strip() == number.strip()]
+
+    def get_contact(self, contact_id: int) -> models.Contact:
+        return models.parse_contact(self._one(self._get(f"/Contact/{contact_id}")))
+
+    def create_contact(self, body: Mapping[str, Any]) -> models.Contact:
+        return models.parse_contact(self._one(self.request("POST", "/Contact", json_body=body)))
+
+    def list_contact_addresses(self, contact_id: int) -> list[models.ContactAddress]:
+        params = {"contact[id]": contact_id, "contact[objectName]": "Contact"}
+        return [models.parse_contact_address(r) for r in self._paged("/ContactAddress", params)]
+
+    def create_contact_address(self, body: Mapping[str, Any]) -> models.ContactAddress:
+        return models.parse_contact_address(
+            self._one(self.request("POST", "/ContactAddress", json_body=body))
+        )
+
+    def list_communication_ways(self, contact_id: int) -> list[models.CommunicationWay]:
+        params = {"contact[id]": contact_id, "contact[objectName]": "Contact"}
+        return [models.parse_communication_way(r) for r in self._paged("/CommunicationWay", params)]
+
+    def create_communication_way(self, body: Mapping[str, Any]) -> models.CommunicationWay:
+        response = self.request("POST", "/CommunicationWay", json_body=body)
+        return models.parse_communication_way(self._one(response))
+
+    def countries(self) -> list[models.Country]:
+        """``/StaticCountry`` is not in the current spec but used by every client; its
+        default page is small, so we page through it."""
+        return [models.parse_country(r) for r in self._paged("/StaticCountry")]
+
+    # ------------------------------------------------------------ booking accounts
+    def revenue_accounts(self) -> list[models.BookingAccount]:
+        """The receipt guidance for revenue: every account an income receipt may book
+        to, with the tax rules and rates each accepts."""
+        reader = self._objects(self._get("/ReceiptGuidance/forRevenue"))
+        return [models.parse_booking_account(r) for r in reader.items()]
+
+    def accounting_types(self) -> list[Reader]:
+        """Legacy (bookkeeping 1.0) accounting types, for diagnostics only."""
+        return list(self._paged("/AccountingType"))
+
+    def cost_centres(self) -> list[models.CostCentre]:
+        """``/CostCentre`` is missing from the current spec but still served (used by
+        a 2026 client); UNCERTAIN whether every plan has it."""
+        return [models.parse_cost_centre(r) for r in self._paged("/CostCentre")]
+
+    # ------------------------------------------------------------ vouchers
+    def upload_temp_file(
+        self, filename: str, content: bytes, mime_type: str = "application/pdf"
+    ) -> str:
+        """Upload a receipt document; returns the temporary filename for saveVoucher."""
+        response = self.request(
+            "POST",
+            "/Voucher/Factory/uploadTempFile",
+            files={"file": (filename, content, mime_type)},
+        )
+        return self._one(response).text("filename")
+
+    def save_voucher(self, body: Mapping[str, Any]) -> models.Voucher:
+        """Create a voucher with its positions in one call; returns the stored voucher."""
+        response = self.request("POST", "/Voucher/Factory/saveVoucher", json_body=body)
+        return models.parse_voucher(self._one(response).field("voucher"))
+
+    def find_vouchers_by_description(
+        self, description: str, credit_debit: str = "D"
+    ) -> list[models.Voucher]:
+        """Vouchers whose description equals ``description`` exactly.
+
+        ``descriptionLike`` is a "contains" match ("RE-1" finds "RE-10"), so every page
+        of candidates is fetched and compared exactly here.
+        """
+        params = {"descriptionLike": description, "creditDebit": credit_debit}
+        vouchers = [models.parse_voucher(r) for r in self._paged("/Voucher", params)]
+        return [v for v in vouchers if (v.description or "").strip() == description.strip()]
+
+    def get_voucher(self, voucher_id: int) -> models.Voucher:
+        return models.parse_voucher(self._one(self._get(f"/Voucher/{voucher_id}")))
+
+    def voucher_positions(self, voucher_id: int) -> list[models.VoucherPosition]:
+        params = {"voucher[id]": voucher_id, "voucher[objectName]": "Voucher"}
+        return [models.parse_voucher_position(r) for r in self._paged("/VoucherPos", params)]
+
+    def tag_voucher(self, voucher_id: int, tag: str) -> None:
+        """Attach ``tag`` to a voucher (sevDesk creates the tag on first use)."""
+        body = {"name": tag, "object": {"id": voucher_id, "objectName": "Voucher"}}
+        self.request("POST", "/Tag/Factory/create", json_body=body)

@@ -1,0 +1,232 @@
+"""Typed views of the sevDesk payloads we use, and their parsers.
+
+sevDesk's quirks are handled here, once each: numbers, ids and flags arrive as
+strings (``Reader`` converts), dates as ISO datetimes with an offset (we keep the
+calendar date as written: sevDesk writes it in the account's zone).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from ..payload import Reader
+
+SERVICE = "sevDesk"
+
+#: Allowed position tax rates come as tokens in the receipt guidance.
+RATE_TOKENS = {"ZERO": Decimal(0), "SEVEN": Decimal(7), "NINETEEN": Decimal(19)}
+
+
+@dataclass(frozen=True)
+class Contact:
+    id: int
+    customer_number: str | None
+    name: str | None
+    surename: str | None
+    familyname: str | None
+
+    @property
+    def display_name(self) -> str:
+        if self.name:
+            return self.name
+        return " ".join(p for p in (self.surename, self.familyname) if p) or f"#{self.id}"
+
+
+@dataclass(frozen=True)
+class ContactAddress:
+    id: int
+    contact_id: int
+    street: str | None
+    zip: str | None
+    city: str | None
+    country_id: int | None
+
+
+@dataclass(frozen=True)
+class CommunicationWay:
+    id: int
+    contact_id: int
+    type: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Country:
+    id: int
+    code: str
+    name: str
+    name_en: str
+
+
+@dataclass(frozen=True)
+class TaxRuleOption:
+    id: int
+    code: str
+    rates: frozenset[Decimal]
+
+
+@dataclass(frozen=True)
+class BookingAccount:
+    """One entry of the receipt guidance: an account and the tax rules it accepts."""
+
+    datev_id: int
+    number: str
+    name: str
+    rules: tuple[TaxRuleOption, ...]
+    receipt_types: frozenset[str]
+
+    def allows(self, rule_id: int, rate: Decimal) -> bool:
+        return any(r.id == rule_id and rate in r.rates for r in self.rules)
+
+    def allows_rule(self, rule_id: int) -> bool:
+        return any(r.id == rule_id for r in self.rules)
+
+
+@dataclass(frozen=True)
+class CostCentre:
+    id: int
+    number: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Voucher:
+    id: int
+    description: str | None
+    status: int
+    credit_debit: str | None
+    supplier_id: int | None
+    supplier_name: str | None
+    sum_gross: Decimal
+    sum_net: Decimal
+    voucher_date: dt.date | None
+    tax_rule_id: int | None
+    cost_centre_id: int | None
+    has_document: bool
+
+
+@dataclass(frozen=True)
+class VoucherPosition:
+    id: int
+    voucher_id: int
+    account_datev_id: int | None
+    tax_rate: Decimal
+    sum_gross: Decimal
+    sum_net: Decimal
+    comment: str | None
+
+
+@dataclass(frozen=True)
+class TempFile:
+    filename: str
+
+
+def _ref_id(r: Reader, name: str) -> int | None:
+    ref = r.opt(name)
+    if ref is None:
+        return None
+    return ref.integer("id")
+
+
+def parse_contact(r: Reader) -> Contact:
+    return Contact(
+        id=r.integer("id"),
+        customer_number=r.opt_text("customerNumber"),
+        name=r.opt_text("name"),
+        surename=r.opt_text("surename"),
+        familyname=r.opt_text("familyname"),
+    )
+
+
+def parse_contact_address(r: Reader) -> ContactAddress:
+    return ContactAddress(
+        id=r.integer("id"),
+        contact_id=r.field("contact").integer("id"),
+        street=r.opt_text("street"),
+        zip=r.opt_text("zip"),
+        city=r.opt_text("city"),
+        country_id=_ref_id(r, "country"),
+    )
+
+
+def parse_communication_way(r: Reader) -> CommunicationWay:
+    return CommunicationWay(
+        id=r.integer("id"),
+        contact_id=r.field("contact").integer("id"),
+        type=r.text("type"),
+        value=r.text("value"),
+    )
+
+
+def parse_country(r: Reader) -> Country:
+    return Country(
+        id=r.integer("id"),
+        code=(r.opt_text("code") or "").lower(),
+        name=r.opt_text("name") or "",
+        name_en=r.opt_text("nameEn") or "",
+    )
+
+
+def parse_booking_account(r: Reader) -> BookingAccount:
+    rules = []
+    for rule in r.opt_seq("allowedTaxRules"):
+        rates = set()
+        for token in rule.opt_seq("taxRates"):
+            text = token.as_str()
+            if text in RATE_TOKENS:
+                rates.add(RATE_TOKENS[text])
+            else:
+                # A token we do not know (a future rate) must not be silently
+                # treated as some other rate: such an account then allows nothing
+                # at that rate, and the admin gets a clear refusal.
+                continue
+        rules.append(
+            TaxRuleOption(
+                id=rule.integer("id"), code=rule.opt_text("name") or "", rates=frozenset(rates)
+            )
+        )
+    return BookingAccount(
+        datev_id=r.integer("accountDatevId"),
+        number=r.text("accountNumber"),
+        name=r.opt_text("accountName") or "",
+        rules=tuple(rules),
+        receipt_types=frozenset(t.as_str() for t in r.opt_seq("allowedReceiptTypes")),
+    )
+
+
+def parse_cost_centre(r: Reader) -> CostCentre:
+    return CostCentre(
+        id=r.integer("id"), number=r.opt_text("number") or "", name=r.opt_text("name") or ""
+    )
+
+
+def parse_voucher(r: Reader) -> Voucher:
+    rule = r.opt("taxRule")
+    return Voucher(
+        id=r.integer("id"),
+        description=r.opt_text("description"),
+        status=r.integer("status"),
+        credit_debit=r.opt_text("creditDebit"),
+        supplier_id=_ref_id(r, "supplier"),
+        supplier_name=r.opt_text("supplierName"),
+        sum_gross=r.decimal("sumGross"),
+        sum_net=r.decimal("sumNet"),
+        voucher_date=r.opt_date("voucherDate"),
+        tax_rule_id=rule.integer("id") if rule else None,
+        cost_centre_id=_ref_id(r, "costCentre"),
+        has_document=r.has("document"),
+    )
+
+
+def parse_voucher_position(r: Reader) -> VoucherPosition:
+    return VoucherPosition(
+        id=r.integer("id"),
+        voucher_id=r.field("voucher").integer("id"),
+        account_datev_id=_ref_id(r, "accountDatev"),
+        tax_rate=r.decimal("taxRate"),
+        sum_gross=r.decimal("sumGross"),
+        sum_net=r.decimal("sumNet"),
+        comment=r.opt_text("comment"),
+    )
