@@ -1,0 +1,76 @@
+"""Messages posted to the space's Cobot activity feed, in the space's language.
+
+Posting is best effort: a failure to post is logged and never fails the sync.
+"""
+
+from __future__ import annotations
+
+import logging
+from html import escape
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from ..errors import AuthorizationError, SyncError
+from .context import SpaceContext
+from .models import LedgerItem, Space
+
+log = logging.getLogger(__name__)
+
+
+def item_link(item: LedgerItem) -> str:
+    path = reverse("web:item", args=[item.space.subdomain, item.pk])
+    return f"{settings.PUBLIC_URL}{path}"
+
+
+def post(ctx: SpaceContext, text: str, *, level: str | None = None) -> bool:
+    """Post ``text`` (HTML allowed, escaped by the callers) to the admin channel."""
+    try:
+        return ctx.cobot.post_activity(text, level=level)
+    except AuthorizationError:
+        raise
+    except SyncError as exc:
+        log.warning("could not post a Cobot activity for %s: %s", ctx.space.subdomain, exc)
+        return False
+
+
+def in_space_language(space: Space) -> translation.override:
+    return translation.override(space.language or settings.LANGUAGE_CODE)
+
+
+def contact_created(member_name: str, contact_name: str, number: str) -> str:
+    return _(
+        "sevDesk: created the contact %(contact)s with customer number %(number)s for the "
+        "member %(member)s. The number was written to the member's profile."
+    ) % {"contact": escape(contact_name), "number": escape(number), "member": escape(member_name)}
+
+
+def contact_linked(member_name: str, number: str) -> str:
+    return _(
+        "sevDesk: the member %(member)s was linked to the existing sevDesk contact with "
+        "customer number %(number)s."
+    ) % {"member": escape(member_name), "number": escape(number)}
+
+
+def failure(item: LedgerItem, reason: str) -> str:
+    return _('%(reason)s <a href="%(link)s">Details and retry</a>') % {
+        "reason": escape(reason),
+        "link": escape(item_link(item)),
+    }
+
+
+def invoice_changed(item: LedgerItem) -> str:
+    return _(
+        "sevDesk: invoice %(number)s was changed in Cobot after it was sent to sevDesk. "
+        "sevDesk was not changed; please correct the receipt there by hand. "
+        '<a href="%(link)s">Details</a>'
+    ) % {"number": escape(item.label), "link": escape(item_link(item))}
+
+
+def space_paused(reason: str) -> str:
+    return _(
+        "sevDesk sync is paused: %(reason)s Enter a valid sevDesk API token in the add-on's "
+        "settings; syncing resumes by itself, and nothing is lost."
+    ) % {"reason": escape(reason)}

@@ -1,0 +1,338 @@
+"""A new Cobot invoice becomes one sevDesk income receipt.
+
+Everything is decided and checked before anything is written (``plan_receipt``):
+each line's booking account, the tax rule and the accounts' consent to it, amounts
+that match the invoice to the cent, the cost centre, the contact. Then:
+
+- the document number is looked up in sevDesk first (exact match after
+  ``descriptionLike``): a receipt that exists is adopted, never created twice; this
+  also settles an attempt whose outcome was unknown;
+- the PDF is fetched from Cobot's short-lived link and uploaded, and the receipt is
+  saved with its positions in one call;
+- a receipt without a matching contact carries the recipient's name and the tag
+  ``Mismatch``.
+
+Changes to an invoice after it was sent are not synced (the product's rule); they
+are detected and the admin is warned in Cobot.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+
+from django.utils import timezone
+
+from ..cobot.models import Invoice
+from ..errors import BusinessRuleError, NotFound, PermanentError, TransientError
+from ..messages import Message, Text, _, english, join
+from ..sevdesk.models import BookingAccount, Voucher
+from . import activities, mapping
+from .context import SpaceContext
+from .ledger import ensure_item
+from .members import remember_contact
+from .models import ContactLink, LedgerItem
+from .money import cents, receipt_amounts
+from .outcome import Outcome, mark_step, save_fields, warn
+from .taxes import TaxCase, TaxLine, check_accounts, choose_tax_rule
+
+log = logging.getLogger(__name__)
+State = LedgerItem.State
+MISMATCH_TAG = "Mismatch"
+
+#: Runs a dependency's ledger item to its end (or to a retry) within the caller's turn.
+RunDependency = Callable[[LedgerItem], None]
+
+
+def sync_invoice(ctx: SpaceContext, item: LedgerItem, *, run_dependency: RunDependency) -> Outcome:
+    try:
+        invoice = ctx.cobot.get_invoice(item.cobot_id)
+    except NotFound:
+        return Outcome(State.SKIPPED, _("The invoice no longer exists in Cobot."))
+    save_fields(
+        item,
+        label=invoice.number[:200],
+        amount=cents(invoice.total.gross),
+        currency=invoice.currency,
+        customer_number=invoice.customer_number or "",
+    )
+    if item.sevdesk_voucher_id is None:
+        sync_member_first(ctx, item, invoice, run_dependency)
+        plan = plan_receipt(ctx, item, invoice)
+        voucher = find_existing_receipt(ctx, invoice)
+        if voucher is None:
+            try:
+                voucher = create_receipt(ctx, plan)
+            except PermanentError:
+                # The checks ran on cached accounts and cost centres; if sevDesk refused
+                # because one of them is gone, say so in our plain words.
+                plan_receipt(ctx, item, invoice, refresh=True)
+                raise
+        save_fields(
+            item,
+            sevdesk_voucher_id=voucher.id,
+            sevdesk_contact_id=voucher.supplier_id,
+            progress={**item.progress, "mismatch": voucher.supplier_id is None},
+        )
+    mismatch = bool(item.progress.get("mismatch"))
+    if mismatch and not item.progress.get("tagged"):
+        assert item.sevdesk_voucher_id is not None
+        ctx.sevdesk.tag_voucher(item.sevdesk_voucher_id, MISMATCH_TAG)
+        mark_step(item, "tagged")
+    # What the receipt was made from, to tell a later update that matters from one
+    # that does not (see ``recheck_invoice``).
+    made_from: dict[str, object] = {"fingerprint": mapping.invoice_fingerprint(invoice)}
+    if mismatch:
+        return Outcome(
+            State.MISMATCH,
+            _(
+                "Sent to sevDesk without a contact: no sevDesk contact has the customer "
+                "number %(number)s. "
+                "The receipt is tagged “Mismatch”."
+            )
+            % {"number": invoice.customer_number or "–"},
+            made_from,
+        )
+    return Outcome(State.SYNCED, _("Sent to sevDesk as an income receipt."), made_from)
+
+
+# ------------------------------------------------------------------ planning
+def plan_receipt(
+    ctx: SpaceContext, item: LedgerItem, invoice: Invoice, *, refresh: bool = False
+) -> mapping.ReceiptPlan:
+    accounts = match_accounts(ctx, invoice, refresh=refresh)
+    case = TaxCase(
+        invoice_number=invoice.number,
+        small_business=ctx.space.small_business,
+        space_country=ctx.space.country_code,
+        recipient_country=invoice.recipient.country_code,
+        recipient_vat_id=invoice.tax_id,
+        lines=[
+            TaxLine(number, line.description, line.total.rate.normalize())
+            for number, line in enumerate(invoice.lines, start=1)
+        ],
+    )
+    rule = choose_tax_rule(case)
+    check_accounts(case, rule, accounts)
+    amounts = receipt_amounts(invoice)
+    corrects = None
+    if invoice.corrected_invoice_id:
+        corrected = LedgerItem.objects.filter(
+            space=ctx.space, kind=LedgerItem.Kind.INVOICE, cobot_id=invoice.corrected_invoice_id
+        ).first()
+        corrects = (
+            corrected.label if corrected and corrected.label else invoice.corrected_invoice_id
+        )
+    return mapping.ReceiptPlan(
+        invoice=invoice,
+        tax_rule=rule,
+        accounts=tuple(accounts),
+        amounts=tuple(amounts),
+        payment_deadline=invoice.invoice_date + dt.timedelta(days=ctx.space.due_days),
+        cost_centre_id=cost_centre_id(ctx, refresh=refresh),
+        contact_id=contact_for_invoice(ctx, item, invoice),
+        corrects=corrects,
+    )
+
+
+def match_accounts(
+    ctx: SpaceContext, invoice: Invoice, *, refresh: bool = False
+) -> list[BookingAccount]:
+    """The booking account of every line, or a refusal naming each line without one."""
+    found = _match(invoice, ctx.revenue_accounts(refresh=refresh))
+    if any(account is None for account in found):
+        # The admin may just have created the account: look once more before refusing.
+        found = _match(invoice, ctx.revenue_accounts(refresh=True))
+    problems: list[Message] = []
+    for number, (line, account) in enumerate(zip(invoice.lines, found, strict=True), start=1):
+        if account is not None:
+            continue
+        if not line.accounting_code:
+            problems.append(
+                _("line %(line)s (%(text)s) has no accounting code in Cobot")
+                % {"line": number, "text": line.description}
+            )
+        else:
+            problems.append(
+                _(
+                    "line %(line)s (%(text)s) has the accounting code “%(code)s”, "
+                    "and sevDesk has "
+                    "no booking account with that name or number"
+                )
+                % {"line": number, "text": line.description, "code": line.accounting_code}
+            )
+    if problems:
+        raise BusinessRuleError(
+            "missing_account",
+            _(
+                "Invoice %(invoice)s was not sent to sevDesk: %(problems)s. "
+                "Create the booking account in sevDesk "
+                "(Settings › Accounting › Booking accounts) "
+                "or fix the accounting code in Cobot, then retry."
+            )
+            % {"invoice": invoice.number, "problems": join("; ", problems)},
+        )
+    return [a for a in found if a is not None]
+
+
+def _match(invoice: Invoice, accounts: list[BookingAccount]) -> list[BookingAccount | None]:
+    revenue = [a for a in accounts if not a.receipt_types or "REVENUE" in a.receipt_types]
+    return [
+        mapping.match_account(line.accounting_code, revenue) if line.accounting_code else None
+        for line in invoice.lines
+    ]
+
+
+def cost_centre_id(ctx: SpaceContext, *, refresh: bool = False) -> int | None:
+    number = ctx.space.cost_centre_number.strip()
+    if not number:
+        return None
+    for again in (refresh, True):
+        for centre in ctx.cost_centres(refresh=again):
+            if centre.number.strip() == number:
+                return centre.id
+    raise BusinessRuleError(
+        "missing_cost_centre",
+        _(
+            "The cost centre %(number)s set in the add-on does not exist in sevDesk. Create it in "
+            "sevDesk or change the setting, then retry."
+        )
+        % {"number": number},
+    )
+
+
+def contact_for_invoice(ctx: SpaceContext, item: LedgerItem, invoice: Invoice) -> int | None:
+    """The sevDesk contact whose customer number equals the invoice's; failing that, the
+    contact we synced for the invoice's member; else None (a "Mismatch" receipt)."""
+    number = (invoice.customer_number or "").strip()
+    if number:
+        link = ContactLink.objects.filter(space=ctx.space, customer_number=number).first()
+        # A cached link is trusted on the first attempt; a retry asks sevDesk again, in
+        # case the contact changed there.
+        if link is not None and item.attempts <= 1:
+            return link.sevdesk_contact_id
+        found = ctx.sevdesk.find_contacts_by_customer_number(number)
+        if len(found) > 1:
+            raise BusinessRuleError(
+                "ambiguous_contact",
+                _(
+                    "Invoice %(invoice)s was not sent to sevDesk: "
+                    "%(count)s sevDesk contacts have the "
+                    "customer number %(number)s. Merge or renumber them in sevDesk, then retry."
+                )
+                % {"invoice": invoice.number, "count": len(found), "number": number},
+            )
+        if found:
+            remember_contact(ctx, number, found[0].id)
+            return found[0].id
+    if invoice.debitor_type == "memberships" and invoice.debitor_id:
+        member = LedgerItem.objects.filter(
+            space=ctx.space,
+            kind=LedgerItem.Kind.MEMBER,
+            cobot_id=invoice.debitor_id,
+            sevdesk_contact_id__isnull=False,
+        ).first()
+        if member is not None:
+            return member.sevdesk_contact_id
+    return None
+
+
+def sync_member_first(
+    ctx: SpaceContext, item: LedgerItem, invoice: Invoice, run: RunDependency
+) -> None:
+    """Out-of-order webhooks: an invoice can arrive before its member's contact exists.
+    The member is synced first (within this turn), so the receipt finds its contact."""
+    if invoice.debitor_type != "memberships" or not invoice.debitor_id:
+        return
+    member, _created = ensure_item(
+        ctx.space, LedgerItem.Kind.MEMBER, invoice.debitor_id, source=LedgerItem.Source.DEPENDENCY
+    )
+    if member.state in LedgerItem.OPEN_STATES and (
+        member.next_attempt_at is None or member.next_attempt_at <= timezone.now()
+    ):
+        run(member)
+        member.refresh_from_db()
+    if member.state in LedgerItem.OPEN_STATES:
+        wait = (
+            (member.next_attempt_at - timezone.now()).total_seconds()
+            if member.next_attempt_at
+            else 5.0
+        )
+        waiting = _("Waiting for the member %(member)s to reach sevDesk first.") % {
+            "member": member.label or member.cobot_id
+        }
+        raise TransientError(
+            "sync", english(waiting), retry_after=max(wait, 1.0), admin_message=waiting
+        )
+
+
+# ------------------------------------------------------------------ writing
+def find_existing_receipt(ctx: SpaceContext, invoice: Invoice) -> Voucher | None:
+    """A receipt with this document number that is already in sevDesk (ours from an
+    attempt whose answer was lost, or one the admin made by hand)."""
+    found = ctx.sevdesk.find_vouchers_by_description(invoice.number)
+    if len(found) > 1:
+        raise BusinessRuleError(
+            "ambiguous_receipt",
+            _(
+                "sevDesk already has %(count)s receipts with the document number %(invoice)s, "
+                "so this "
+                "invoice was not sent again. Delete the extra ones in sevDesk, then retry."
+            )
+            % {"count": len(found), "invoice": invoice.number},
+        )
+    if not found:
+        return None
+    voucher = found[0]
+    if voucher.sum_gross != cents(invoice.total.gross):
+        raise BusinessRuleError(
+            "receipt_differs",
+            _(
+                "sevDesk already has a receipt with the document number %(invoice)s, but for "
+                "%(theirs)s instead of %(ours)s. Nothing was changed; check the receipt in sevDesk."
+            )
+            % {
+                "invoice": invoice.number,
+                "theirs": voucher.sum_gross,
+                "ours": cents(invoice.total.gross),
+            },
+        )
+    return voucher
+
+
+def create_receipt(ctx: SpaceContext, plan: mapping.ReceiptPlan) -> Voucher:
+    invoice = plan.invoice
+    filename = None
+    if invoice.pdf_url:
+        pdf = ctx.cobot.download_pdf(invoice.pdf_url)
+        filename = ctx.sevdesk.upload_temp_file(mapping.pdf_filename(invoice), pdf)
+    else:
+        log.warning("invoice %s of %s has no PDF link", invoice.id, ctx.space.subdomain)
+    return ctx.sevdesk.save_voucher(mapping.receipt_body(plan, filename))
+
+
+# ------------------------------------------------------------------ later edits
+def recheck_invoice(ctx: SpaceContext, item: LedgerItem) -> Text:
+    """An update arrived for an invoice already in sevDesk. sevDesk is not changed; if
+    anything the receipt was made from changed, the admin is warned in Cobot."""
+    try:
+        invoice = ctx.cobot.get_invoice(item.cobot_id)
+    except NotFound:
+        return _("The invoice was deleted in Cobot; its sevDesk receipt was left as it is.")
+    fingerprint = mapping.invoice_fingerprint(invoice)
+    if fingerprint == item.fingerprint:
+        return _(
+            "Cobot reported an update that does not touch the receipt (e.g. its payment status)."
+        )
+    with activities.in_space_language(ctx.space):
+        activities.post(ctx, activities.invoice_changed(item), level="WARN")
+    warn(
+        item,
+        _(
+            "Changed in Cobot after it was sent to sevDesk. sevDesk was not changed; a warning "
+            "was posted in Cobot."
+        ),
+    )
+    save_fields(item, fingerprint=fingerprint)
+    return _("Change detected and reported.")
