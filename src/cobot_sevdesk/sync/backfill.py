@@ -1,0 +1,130 @@
+"""Syncing what existed before the space was connected, for a date range.
+
+A backfill lists Cobot's invoices page by page (200 a page) and adds a ledger item
+for each invoice the ledger does not know; the normal worker then syncs them, under
+the same per-space throttle as everything else. Each page's progress is committed,
+so a stopped backfill resumes at the page it had reached. A dry run adds nothing and
+shows what would be added.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.utils import timezone
+
+from ..errors import SyncError
+from ..messages import render
+from . import ledger
+from .context import SpaceContext
+from .models import Backfill, LedgerItem
+
+log = logging.getLogger(__name__)
+PAGE_SIZE = 200
+PREVIEW_LIMIT = 500
+ACTIVE = (Backfill.State.QUEUED, Backfill.State.RUNNING)
+
+
+def active_backfill(space_id: int) -> Backfill | None:
+    return Backfill.objects.filter(space_id=space_id, state__in=ACTIVE).order_by("id").first()
+
+
+def step(ctx: SpaceContext, backfill: Backfill) -> bool:
+    """List one page; returns True while there is more to list."""
+    space = ctx.space
+    if backfill.state == Backfill.State.QUEUED:
+        backfill.state = Backfill.State.RUNNING
+        backfill.save(update_fields=["state", "updated_at"])
+    try:
+        page = ctx.cobot.list_invoices_page(
+            space.api2_id,
+            backfill.start_date,
+            backfill.end_date,
+            page=backfill.next_page,
+            size=PAGE_SIZE,
+        )
+    except SyncError as exc:
+        # A transient failure leaves the backfill where it was: the next turn retries
+        # the same page. A refused token pauses the space through the sync as usual.
+        backfill.error = render(exc.admin_message)
+        backfill.save(update_fields=["error", "updated_at"])
+        raise
+    known = set(
+        space.items.filter(
+            kind=LedgerItem.Kind.INVOICE, cobot_id__in=[i.id for i in page.invoices]
+        ).values_list("cobot_id", flat=True)
+    )
+    preview: list[dict[str, Any]] = list(backfill.preview)
+    for invoice in page.invoices:
+        backfill.found += 1
+        if invoice.id in known:
+            backfill.already_known += 1
+            continue
+        if backfill.dry_run:
+            backfill.added += 1
+            if len(preview) < PREVIEW_LIMIT:
+                preview.append(
+                    {
+                        "number": invoice.number,
+                        "date": invoice.invoice_date.isoformat(),
+                        "recipient": invoice.recipient_name,
+                        "total": str(invoice.total.gross),
+                        "currency": invoice.currency,
+                    }
+                )
+            continue
+        _item, created = ledger.ensure_item(
+            space,
+            LedgerItem.Kind.INVOICE,
+            invoice.id,
+            source=LedgerItem.Source.BACKFILL,
+            label=invoice.number,
+        )
+        backfill.added += created
+        backfill.already_known += not created
+    backfill.preview = preview
+    backfill.total_pages = page.total_pages
+    backfill.next_page += 1
+    backfill.error = ""
+    more = page.has_next and backfill.next_page <= page.total_pages
+    if not more:
+        if backfill.include_members and not backfill.dry_run:
+            backfill.members_added = _members(ctx, backfill)
+        backfill.state = Backfill.State.DONE
+        backfill.finished_at = timezone.now()
+    backfill.save()
+    return more
+
+
+def _members(ctx: SpaceContext, backfill: Backfill) -> int:
+    """Current members confirmed within the range (Cobot lists only current members)."""
+    added = 0
+    for member in ctx.cobot.list_memberships():
+        if (
+            member.confirmed_at is None
+            or not backfill.start_date <= member.confirmed_at <= backfill.end_date
+        ):
+            continue
+        _item, created = ledger.ensure_item(
+            ctx.space,
+            LedgerItem.Kind.MEMBER,
+            member.id,
+            source=LedgerItem.Source.BACKFILL,
+            label=member.name,
+        )
+        added += created
+    return added
+
+
+def cancel(backfill: Backfill) -> None:
+    """Stop listing. Items already added still sync."""
+    Backfill.objects.filter(pk=backfill.pk, state__in=ACTIVE).update(
+        state=Backfill.State.CANCELED, finished_at=timezone.now()
+    )
+
+
+def resume(backfill: Backfill) -> None:
+    Backfill.objects.filter(
+        pk=backfill.pk, state__in=(Backfill.State.CANCELED, Backfill.State.FAILED)
+    ).update(state=Backfill.State.QUEUED, finished_at=None)

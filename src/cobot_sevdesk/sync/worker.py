@@ -1,0 +1,302 @@
+"""Working through a space: one active worker per space, oldest item first.
+
+``drain_space`` is what the queue runs. It takes the space's lease (a row-level
+claim with an expiry, renewed by a heartbeat while it works), does the space's due
+housekeeping (token check, webhook check, reconciliation, a backfill page) and then
+its due ledger items, oldest first, for at most ``SYNC_SLICE_SECONDS``. Then it lets
+go and, if work is left, queues itself again behind everyone else: a space with a
+10,000-invoice backlog gets a fair share of workers, not all of them.
+
+A worker that dies mid-item leaves the item "running" and its lease runs out; the
+next holder finds the item due and re-runs it, reading back before it writes.
+
+``sweep`` runs every ``SWEEP_INTERVAL`` in every worker process. It re-queues spaces
+with due work whose lease is free, so a lost queue message or a crashed worker delays
+work by one sweep, never loses it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from ..errors import SyncError
+from . import backfill, ledger
+from .context import SpaceContext
+from .engine import Engine, SpacePaused
+from .models import Backfill, LedgerItem, Space
+from .reconcile import reconcile
+from .throttle import CobotThrottle
+
+log = logging.getLogger(__name__)
+
+#: Set when the worker process is asked to stop: finish the current item, take no more.
+stop_requested = threading.Event()
+#: How many items in a row may fail transiently before the space's turn ends (the
+#: service is probably down; do not keep sending it requests).
+MAX_TRANSIENT_STREAK = 3
+
+#: A next turn due within this many seconds is queued at once (see ``drain_space``).
+THROTTLE_WAIT_IN_TURN = 2.0
+
+Enqueue = Callable[[int, float], None]
+
+
+def owner_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+class SpaceLease:
+    """The right to work on one space, with an expiry, held in the database."""
+
+    def __init__(self, space_id: int, owner: str, ttl: float) -> None:
+        self.space_id = space_id
+        self.owner = owner
+        self.ttl = dt.timedelta(seconds=ttl)
+
+    def acquire(self) -> bool:
+        now = timezone.now()
+        free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+        return (
+            Space.objects.filter(free, pk=self.space_id).update(
+                lease_owner=self.owner, lease_until=now + self.ttl
+            )
+            == 1
+        )
+
+    def renew(self) -> bool:
+        return (
+            Space.objects.filter(pk=self.space_id, lease_owner=self.owner).update(
+                lease_until=timezone.now() + self.ttl
+            )
+            == 1
+        )
+
+    def release(self) -> None:
+        Space.objects.filter(pk=self.space_id, lease_owner=self.owner).update(
+            lease_owner="", lease_until=None
+        )
+
+    @contextlib.contextmanager
+    def heartbeat(self) -> Iterator[threading.Event]:
+        """Renew the lease every third of its lifetime while the body runs. The
+        yielded event is set if the lease was lost (another worker took over)."""
+        lost = threading.Event()
+        done = threading.Event()
+        interval = self.ttl.total_seconds() / 3
+
+        def beat() -> None:
+            try:
+                while not done.wait(interval):
+                    if not self.renew():
+                        lost.set()
+                        return
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=beat, name=f"lease-{self.space_id}", daemon=True)
+        thread.start()
+        try:
+            yield lost
+        finally:
+            done.set()
+            thread.join()
+
+
+@dataclass
+class DrainResult:
+    acquired: bool
+    processed: int = 0
+    more: bool = False
+    #: When the space has work next (a retry or throttle wait), if known.
+    next_due: dt.datetime | None = None
+
+
+def drain_space(
+    space_id: int, *, enqueue: Enqueue | None = None, slice_seconds: float | None = None
+) -> DrainResult:
+    """One turn at a space. ``enqueue(space_id, delay)`` queues the next turn."""
+    lease = SpaceLease(space_id, owner_id(), settings.SYNC_LEASE_SECONDS)
+    if not lease.acquire():
+        return DrainResult(acquired=False)
+    result = DrainResult(acquired=True)
+    throttle: CobotThrottle | None = None
+    try:
+        space = Space.objects.get(pk=space_id)
+        if space.is_configured and space.status != Space.Status.DISCONNECTED:
+            throttle = CobotThrottle.for_space(space, settings.COBOT_REQUESTS_PER_MINUTE)
+            ctx = SpaceContext(space, cobot_throttle=throttle)
+            with lease.heartbeat() as lost:
+                _housekeeping(ctx)
+                if space.status == Space.Status.ACTIVE:
+                    slice_length = (
+                        settings.SYNC_SLICE_SECONDS if slice_seconds is None else slice_seconds
+                    )
+                    _work(ctx, throttle, result, lost, slice_length)
+    finally:
+        if throttle is not None:
+            throttle.save()
+        lease.release()
+        # Cleared after letting go, then checked: a webhook that came in meanwhile is
+        # either seen by the check below or sets the flag again and queues a turn.
+        Space.objects.filter(pk=space_id).update(wake_pending=False)
+    turn = next_turn(space_id)
+    follow_up = turn.at if turn is not None else None
+    result.next_due = follow_up
+    if turn is not None and enqueue is not None:
+        delay = max((turn.at - timezone.now()).total_seconds(), 0.0)
+        if delay <= 0 or (delay <= THROTTLE_WAIT_IN_TURN and turn.throttled):
+            # Items are due and at most the Cobot throttle holds them back for a moment:
+            # queue the next turn now; it waits for the exact slot itself, instead of
+            # losing up to a second to the queue's scheduler.
+            enqueue(space_id, 0.0)
+        elif delay <= settings.SWEEP_INTERVAL:  # later than that, the sweep will do it
+            enqueue(space_id, delay)
+    result.more = follow_up is not None and follow_up <= timezone.now()
+    return result
+
+
+def _housekeeping(ctx: SpaceContext) -> None:
+    space = ctx.space
+    now = timezone.now()
+    if space.reconcile_due_at is None or space.reconcile_due_at <= now:
+        with contextlib.suppress(SpacePaused):
+            reconcile(ctx)
+        space.refresh_from_db()
+    if space.status != Space.Status.ACTIVE:
+        return
+    running = backfill.active_backfill(space.pk)
+    if running is not None:
+        # One page per turn, so a long backfill shares the space with live work.
+        try:
+            backfill.step(ctx, running)
+        except SyncError as exc:
+            log.warning("backfill %s of %s: %s", running.pk, space.subdomain, exc)
+
+
+def _work(
+    ctx: SpaceContext,
+    throttle: CobotThrottle,
+    result: DrainResult,
+    lost: threading.Event,
+    slice_seconds: float,
+) -> None:
+    engine = Engine(ctx)
+    deadline = time.monotonic() + slice_seconds
+    streak = 0
+    while not stop_requested.is_set() and not lost.is_set() and time.monotonic() < deadline:
+        if throttle.delay() > deadline - time.monotonic():
+            break  # the next Cobot call is beyond this turn; give the worker back
+        item = ledger.next_due_item(ctx.space)
+        if item is None:
+            break
+        try:
+            state = engine.run(item)
+        except SpacePaused:
+            break
+        result.processed += 1
+        if item.error_code == "rate_limited":
+            # Respect the server's pause for the whole space, not just this item.
+            if item.next_attempt_at is not None:
+                throttle.hold_off((item.next_attempt_at - timezone.now()).total_seconds())
+            break
+        streak = (
+            streak + 1 if state in (LedgerItem.State.RETRY_WAIT, LedgerItem.State.AMBIGUOUS) else 0
+        )
+        if streak >= MAX_TRANSIENT_STREAK:
+            break
+
+
+@dataclass(frozen=True)
+class NextTurn:
+    at: dt.datetime
+    #: Items are due already; only the space's Cobot throttle holds them back.
+    throttled: bool = False
+
+
+def next_turn(space_id: int) -> NextTurn | None:
+    """When the space next has work: its earliest due item, or a running backfill."""
+    space = Space.objects.filter(pk=space_id).first()
+    if space is None or not space.is_processing:
+        return None
+    now = timezone.now()
+    if backfill.active_backfill(space_id) is not None:
+        return NextTurn(now)
+    times = []
+    for query in (ledger.open_items(space), ledger.recheck_items(space)):
+        if query.filter(next_attempt_at__isnull=True).exists():
+            return NextTurn(now)
+        times.append(
+            query.order_by("next_attempt_at").values_list("next_attempt_at", flat=True).first()
+        )
+    earliest = min((t for t in times if t is not None), default=None)
+    if earliest is None:
+        return None
+    if space.cobot_tat:
+        # A throttled space cannot start before its next Cobot slot anyway.
+        slot = dt.datetime.fromtimestamp(space.cobot_tat, tz=dt.UTC)
+        if slot > earliest:
+            return NextTurn(slot, throttled=earliest <= now)
+    return NextTurn(earliest)
+
+
+_WAKE_PENDING_SQL = f"SELECT wake_pending FROM {Space._meta.db_table} WHERE id = %s"  # noqa: S608 (no input)
+
+
+def wake(space_id: int, enqueue: Enqueue) -> bool:
+    """New work arrived: queue a turn unless one is already queued.
+
+    Called after the work was recorded. The flag is read first and only flipped when
+    it is down, so a burst of webhooks costs one write each, not two; a turn that
+    clears the flag afterwards checks for due work itself (see ``drain_space``)."""
+    with connection.cursor() as cursor:  # the webhook hot path: no ORM query building
+        cursor.execute(_WAKE_PENDING_SQL, [space_id])
+        row = cursor.fetchone()
+    if row is None or row[0]:
+        return False
+    if Space.objects.filter(pk=space_id, wake_pending=False).update(wake_pending=True):
+        enqueue(space_id, 0.0)
+        return True
+    return False
+
+
+def sweep(enqueue: Enqueue) -> list[int]:
+    """Queue a turn for every space with due work and a free lease; also claims
+    reconciliations that are due. Safe to run in many processes at once."""
+    now = timezone.now()
+    work = LedgerItem.objects.filter(ledger.due_now(now), space=OuterRef("pk"))
+    open_due = work.filter(state__in=LedgerItem.OPEN_STATES)
+    recheck_due = work.filter(recheck=True)
+    active_backfills = Backfill.objects.filter(space=OuterRef("pk"), state__in=backfill.ACTIVE)
+    candidates = (
+        Space.objects.exclude(status=Space.Status.DISCONNECTED)
+        .exclude(cobot_token_encrypted="")
+        .exclude(sevdesk_token_encrypted="")
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .filter(
+            Q(reconcile_due_at__isnull=True)
+            | Q(reconcile_due_at__lte=now)
+            | (
+                Q(status=Space.Status.ACTIVE)
+                & (Exists(open_due) | Exists(recheck_due) | Exists(active_backfills))
+            )
+        )
+        .values_list("pk", flat=True)
+    )
+    queued = []
+    for space_id in candidates:
+        enqueue(space_id, 0.0)
+        queued.append(space_id)
+    return queued
