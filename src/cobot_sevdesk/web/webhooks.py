@@ -1,0 +1,128 @@
+"""Webhook intake: record, queue, answer at once.
+
+Cobot does not sign webhooks, so the secret in the URL authenticates the call, and
+the resource URL in the body must point into the space's own Cobot API. No Cobot or
+sevDesk call happens here: the ledger item is committed and a worker is woken; the
+answer is 2xx within milliseconds. 410 is answered only for a disconnected space,
+because 410 makes Cobot switch the webhook off for good.
+
+Answers: 202 recorded; 200 an event we do not handle (logged, so Cobot stops
+retrying it); 400 a malformed body or a URL outside the space; 404 an unknown
+secret; 410 a disconnected space.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import time
+from dataclasses import dataclass
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from ..metrics import WEBHOOKS
+from ..sync import ledger
+from ..sync.models import LedgerItem, Space, webhook_key
+from ..sync.tasks import wake_space
+
+log = logging.getLogger(__name__)
+
+#: Which resource kind each handled event must point at.
+EVENT_KINDS = {
+    "created_membership": LedgerItem.Kind.MEMBER,
+    "confirmed_membership": LedgerItem.Kind.MEMBER,
+    "created_invoice": LedgerItem.Kind.INVOICE,
+    "updated_invoice": LedgerItem.Kind.INVOICE,
+}
+assert set(EVENT_KINDS) == ledger.HANDLED_EVENTS
+
+
+def _answer(status: int, outcome: str, **extra: object) -> JsonResponse:
+    WEBHOOKS.labels(outcome).inc()
+    return JsonResponse({"status": outcome, **extra}, status=status)
+
+
+@dataclass(frozen=True)
+class _Known:
+    space: Space
+    until: float
+
+
+#: Spaces by webhook key, for a few seconds: a burst of webhooks should not read the
+#: same row for every call. A disconnect is seen at once by the process that made it
+#: (``forget_space``) and by the others within ``SPACE_CACHE_SECONDS``.
+_spaces: dict[str, _Known] = {}
+SPACE_CACHE_SECONDS = 5.0
+
+
+def forget_space(space: Space) -> None:
+    """Drop the cached copy at once (this process) after a status change."""
+    _spaces.pop(space.webhook_key, None)
+
+
+def _space(secret: str) -> Space | None:
+    key = webhook_key(secret)
+    now = time.monotonic()
+    known = _spaces.get(key)
+    # A 410 makes Cobot switch the webhook off for good: never answer it from the cache.
+    if known is None or known.until < now or known.space.status == Space.Status.DISCONNECTED:
+        space = (
+            Space.objects.filter(webhook_key=key)
+            .only("id", "subdomain", "status", "webhook_secret")
+            .first()
+        )
+        if space is None:
+            return None
+        known = _Known(space, now + SPACE_CACHE_SECONDS)
+        _spaces[key] = known
+    if not hmac.compare_digest(known.space.webhook_secret.encode(), secret.encode()):
+        return None
+    return known.space
+
+
+def _resource_url(request: HttpRequest) -> str | None:
+    """``{"url": ...}`` as JSON (what Cobot sends) or as a form field."""
+    if request.content_type == "application/x-www-form-urlencoded":
+        url = request.POST.get("url")
+    else:
+        try:
+            body = json.loads(request.body or b"null")
+        except (ValueError, UnicodeDecodeError):
+            return None
+        url = body.get("url") if isinstance(body, dict) else None
+    return url if isinstance(url, str) and len(url) <= 2000 else None
+
+
+@csrf_exempt
+@require_POST
+def webhook(request: HttpRequest, secret: str, event: str) -> HttpResponse:
+    space = _space(secret)
+    if space is None:
+        return _answer(404, "unknown")
+    if space.status == Space.Status.DISCONNECTED:
+        return _answer(410, "disconnected")
+    url = _resource_url(request)
+    if url is None:
+        return _answer(400, "malformed", error='expected a JSON body {"url": "..."}')
+    kind = EVENT_KINDS.get(event)
+    if kind is None:
+        log.info("ignored webhook event %r for %s", event[:50], space.subdomain)
+        return _answer(200, "ignored", error="event not handled")
+    try:
+        url_kind, cobot_id = ledger.parse_resource_url(space, url)
+    except ledger.ForeignUrl as exc:
+        log.warning("refused webhook for %s: %s", space.subdomain, exc)
+        return _answer(400, "foreign", error="the URL is not a resource of this space")
+    if url_kind != kind:
+        return _answer(400, "mismatched", error=f"{event} must point at a {kind}")
+    intake = ledger.record_event(space, event, kind, cobot_id)
+    if intake.due:
+        try:
+            wake_space(space.pk)
+        except Exception:
+            # The item is recorded; the sweep will queue it. Never fail Cobot's call.
+            log.exception("could not queue a turn for %s", space.subdomain)
+    return _answer(202, "recorded", item=intake.item_id)
