@@ -1,0 +1,45 @@
+"""Shared fixtures: both sandboxes on loopback ports, reset before every test, and the
+product's settings pointed at them."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from cobot_sevdesk.sandbox.cobot import CobotSandbox
+from cobot_sevdesk.sandbox.control import Sandboxes
+from cobot_sevdesk.sandbox.server import SandboxServer, serve_in_thread
+from cobot_sevdesk.sandbox.sevdesk import SevdeskSandbox
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _queue_tables() -> None:
+    """What `serve` and `worker` do at start: the queue's tables exist."""
+    from django.conf import settings
+
+    from cobot_sevdesk.queue import ensure_queue_schema
+
+    ensure_queue_schema(settings.HUEY)
+
+
+@pytest.fixture(scope="session")
+def sandbox_servers() -> Iterator[tuple[SandboxServer, SandboxServer]]:
+    cobot = serve_in_thread(CobotSandbox())
+    sevdesk = serve_in_thread(SevdeskSandbox())
+    yield cobot, sevdesk
+    cobot.stop()
+    sevdesk.stop()
+
+
+@pytest.fixture
+def sandboxes(sandbox_servers: tuple[SandboxServer, SandboxServer], settings: object) -> Sandboxes:
+    cobot, sevdesk = sandbox_servers
+    boxes = Sandboxes.at(cobot.url, sevdesk.url)
+    boxes.reset()
+    for key, value in boxes.environment().items():
+        setattr(settings, key, value)
+    return boxes
