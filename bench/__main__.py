@@ -1,0 +1,225 @@
+"""``make bench``: run every scenario (each in its own process), print a table, and
+write bench-results/ (JSON, a Markdown table) and docs/bench/*.svg (the README's plots).
+
+``python -m bench [--quick] [scenario ...]`` where scenario is one of intake, e2e,
+throughput, fairness, memory, scaleout. A partial run takes the other rows of the
+table from the results an earlier full run left in bench-results/.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from . import svg
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench-results"
+PLOTS = ROOT / "docs" / "bench"
+
+PLAN: list[tuple[str, str, str, dict[str, Any]]] = [
+    ("intake", "intake-sqlite", "sqlite", {}),
+    ("intake", "intake-postgresql", "postgresql", {}),
+    ("e2e", "e2e-instant", "sqlite", {"delay": 0.0}),
+    ("e2e", "e2e-100ms", "sqlite", {"delay": 0.1}),
+    ("throughput", "throughput-bound", "sqlite", {}),
+    ("fairness", "fairness", "sqlite", {}),
+    ("memory", "memory", "sqlite", {}),
+]
+for n in (1, 2, 4):
+    PLAN.append(
+        ("throughput", f"scaleout-bound-{n}", "postgresql", {"processes": n, "threads": 48 // n})
+    )
+for n in (1, 2, 4):
+    PLAN.append(
+        (
+            "throughput",
+            f"scaleout-raw-{n}",
+            "postgresql",
+            {"processes": n, "threads": 8, "delay": 0.0, "limit": "none"},
+        )
+    )
+GROUPS = {"scaleout": "scaleout-"}
+
+
+def run(
+    name: str, key: str, database: str, params: dict[str, Any], quick: bool
+) -> dict[str, Any] | None:
+    out = (RESULTS / "quick" if quick else RESULTS) / f"{key}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    args = [sys.executable, "-m", "bench.one", name, database, str(out)]
+    args += ["--quick"] if quick else []
+    args += [f"{k}={v}" for k, v in params.items()]
+    started = time.monotonic()
+    print(f"== {key} ...", end=" ", flush=True)
+    try:
+        subprocess.run(args, cwd=ROOT, check=True, timeout=2400)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+        print(f"FAILED ({exc})")
+        return None
+    print(f"{time.monotonic() - started:.0f} s")
+    result: dict[str, Any] = json.loads(out.read_text())
+    return result
+
+
+def table(results: dict[str, dict[str, Any]]) -> str:
+    rows = ["| Measure | Result | Goal |", "|---|---|---|"]
+
+    def add(measure: str, value: str, goal: str) -> None:
+        rows.append(f"| {measure} | {value} | {goal} |")
+
+    for db in ("sqlite", "postgresql"):
+        r = results.get(f"intake-{db}")
+        if r:
+            add(
+                f"Webhook intake, {db} ({r['connections']} connections)",
+                f"{r['webhook']['rps']:.0f} req/s = {r['share_of_ceiling']:.0%} of the no-op view's "
+                f"{r['noop']['rps']:.0f} req/s; p50 {r['webhook']['p50_ms']:.1f} ms, p99 "
+                f"{r['webhook']['p99_ms']:.1f} ms; {r['accepted']} accepted, all in the ledger: "
+                f"{'yes' if r['all_recorded'] else 'NO'} (+{r['in_flight_at_stop']} in flight "
+                "when the load stopped)",
+                "≥ 60 % of no-op, p99 < 50 ms",
+            )
+    for key, label in (("e2e-instant", "instant sandboxes"), ("e2e-100ms", "100 ms per request")):
+        r = results.get(key)
+        if r:
+            add(
+                f"End-to-end latency, {label}",
+                f"p50 {r['p50_s']:.2f} s, p99 {r['p99_s']:.2f} s, max "
+                f"{r['max_s']:.2f} s over {r['synced']}/{r['invoices']} invoices",
+                "p99 < 2 s (instant)",
+            )
+    r = results.get("throughput-bound")
+    if r:
+        add(
+            "Calls per invoice",
+            f"steady state: Cobot API {r['steady_cobot_api_calls_per_invoice']:.2f}, sevDesk "
+            f"{r['steady_sevdesk_calls_per_invoice']:.2f}; whole run incl. each space's first-use "
+            f"lookups: Cobot API {r['cobot_api_calls_per_invoice']:.2f} (+ "
+            f"{r['cobot_pdf_downloads_per_invoice']:.2f} PDF download), sevDesk "
+            f"{r['sevdesk_calls_per_invoice']:.2f}",
+            "sevDesk ≤ 3",
+        )
+        add(
+            f"Throughput, {r['invoices']} invoices in {r['spaces']} spaces, 100 ms/request, Cobot 60/min",
+            f"{r['wall_s']:.1f} s vs. bound {r['bound_s']:.1f} s = {r['ratio_to_bound']:.2f}×",
+            "≤ 1.25× bound",
+        )
+    r = results.get("fairness")
+    if r:
+        add(
+            f"Fairness: another space's invoice during a {r['backlog']}-invoice backfill",
+            f"p50 {r['probe_p50_s']:.2f} s, max {r['probe_max_s']:.2f} s ({r['probes']} invoices)",
+            "< 5 s",
+        )
+    r = results.get("memory")
+    if r:
+        add(
+            f"Worker RSS during a {r['backlog']:,}-invoice backfill",
+            f"{r['rss_start_mb']:.0f} → peak {r['rss_peak_mb']:.0f} MB, growth "
+            f"{r['rss_growth_mb_per_1000_second_half']:.1f} MB per 1,000 invoices in the second half",
+            "< 200 MB, flat",
+        )
+    for kind, label in (("bound", "100 ms/request, Cobot 60/min"), ("raw", "instant, no limit")):
+        parts = []
+        for n in (1, 2, 4):
+            r = results.get(f"scaleout-{kind}-{n}")
+            if r:
+                parts.append(f"{n} proc: {r['wall_s']:.1f} s ({r['invoices_per_s']:.0f}/s)")
+        if parts:
+            add(f"Scale-out on PostgreSQL, {label}", "; ".join(parts), "—")
+    return "\n".join(rows)
+
+
+def plots(results: dict[str, dict[str, Any]]) -> None:
+    PLOTS.mkdir(parents=True, exist_ok=True)
+    series = {}
+    for key, label in (("e2e-instant", "instant sandboxes"), ("e2e-100ms", "100 ms per request")):
+        r = results.get(key)
+        if r and r["latencies"]:
+            values = r["latencies"]
+            series[label] = [(v, (i + 1) / len(values) * 100) for i, v in enumerate(values)]
+    if series:
+        (PLOTS / "latency.svg").write_text(
+            svg.lines(
+                "End-to-end latency: invoice created in Cobot → receipt in sevDesk",
+                "seconds",
+                "% of invoices",
+                series,
+            )
+        )
+    r = results.get("memory")
+    if r and r["samples"]:
+        (PLOTS / "memory.svg").write_text(
+            svg.lines(
+                f"Worker RSS during a {r['backlog']:,}-invoice backfill",
+                "invoices synced",
+                "MB",
+                {"RSS": [(s[1], s[2]) for s in r["samples"]]},
+            )
+        )
+    values = {
+        f"{n} proc": results[f"scaleout-raw-{n}"]["invoices_per_s"]
+        for n in (1, 2, 4)
+        if f"scaleout-raw-{n}" in results
+    }
+    if values:
+        (PLOTS / "scaleout.svg").write_text(
+            svg.bars("Invoices per second, PostgreSQL, instant sandboxes", "invoices/s", values)
+        )
+
+
+def main() -> int:
+    quick = "--quick" in sys.argv
+    wanted = [a for a in sys.argv[1:] if not a.startswith("--")]
+    RESULTS.mkdir(exist_ok=True)
+    results: dict[str, dict[str, Any]] = {}
+    failed = []
+    for name, key, database, params in PLAN:
+        if (
+            wanted
+            and name not in wanted
+            and not any(key.startswith(GROUPS.get(w, "\0")) for w in wanted)
+        ):
+            continue
+        if (
+            wanted
+            and name == "throughput"
+            and key.startswith("scaleout")
+            and "scaleout" not in wanted
+        ):
+            continue
+        result = run(name, key, database, params, quick)
+        if result is None:
+            failed.append(key)
+        else:
+            results[key] = result
+    if wanted and not quick:
+        # A partial run keeps the other scenarios' latest full results in the table.
+        kept = [
+            key
+            for _n, key, _d, _p in PLAN
+            if key not in results and key not in failed and (RESULTS / f"{key}.json").exists()
+        ]
+        for key in kept:
+            results[key] = json.loads((RESULTS / f"{key}.json").read_text())
+        if kept:
+            print(f"Kept from an earlier run: {', '.join(kept)}")
+    summary = table(results)
+    folder = RESULTS / "quick" if quick else RESULTS
+    (folder / "summary.json").write_text(json.dumps(results, indent=1, default=str))
+    (folder / "table.md").write_text(summary + "\n")
+    if not quick:
+        plots(results)
+    print("\n" + summary)
+    if failed:
+        print(f"\nFailed: {', '.join(failed)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
