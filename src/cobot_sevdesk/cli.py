@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -54,12 +53,11 @@ def migrate() -> None:
 
 def _wait_for_stop() -> None:
     """Block until Ctrl-C or SIGTERM."""
+    from .sandbox.demo import stop_on_signals
+
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
+    stop_on_signals(stop)
+    while not stop.wait(0.5):
         pass
 
 

@@ -291,7 +291,7 @@ def run(config: DemoConfig, *, on_ready: Callable[[], None] | None = None) -> in
         banner(config, boxes)
         if on_ready is not None:
             on_ready()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        stop_on_signals(stop)
         while not stop.wait(0.5):
             if any(child.poll() is not None for child in children):
                 print("A child process stopped; see", logs, file=sys.stderr)
@@ -312,6 +312,14 @@ def run(config: DemoConfig, *, on_ready: Callable[[], None] | None = None) -> in
         cobot.stop()
         sevdesk.stop()
     return 0
+
+
+def stop_on_signals(stop: threading.Event) -> None:
+    """Ctrl-C and SIGTERM set ``stop``. SIGINT gets a handler of its own: a process
+    started in the background of a script inherits SIGINT as ignored, and Python then
+    raises no KeyboardInterrupt, so Ctrl-C (or a test's SIGINT) would do nothing."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
 
 
 def banner(config: DemoConfig, boxes: Sandboxes) -> None:
