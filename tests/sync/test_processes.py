@@ -35,10 +35,8 @@ def test_worker_killed_mid_item_is_finished_by_another_without_duplicates(
     sandboxes.sevdesk.fault("saveVoucher", method="POST", delay=3.0)
     with workers(sandboxes, tmp_path) as [first]:
         tasks.wake_space(world.space.pk)
-        wait_until(
-            lambda: bool(sandboxes.sevdesk.requests(path="uploadTempFile")), message="upload"
-        )
-        time.sleep(0.5)  # now inside saveVoucher
+        # The fault is used up when saveVoucher arrives: the worker is now waiting for it.
+        wait_until(lambda: not sandboxes.sevdesk.faults(), message="saveVoucher arrived")
         first.kill()
         item.refresh_from_db()
         assert item.state == State.RUNNING

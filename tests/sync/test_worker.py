@@ -204,12 +204,14 @@ def test_reconciliation_ignores_what_predates_the_connection(world: World) -> No
 
 # ------------------------------------------------------------------ leases and turns
 def test_lease_is_exclusive_and_expires(world: World) -> None:
-    first = SpaceLease(world.space.pk, "a", ttl=0.3)
-    second = SpaceLease(world.space.pk, "b", ttl=0.3)
+    # Long enough that a slow machine does not let the first lease run out by itself
+    # before the second holder's attempt.
+    first = SpaceLease(world.space.pk, "a", ttl=1.0)
+    second = SpaceLease(world.space.pk, "b", ttl=1.0)
     assert first.acquire()
     assert not second.acquire()
     assert drain_space(world.space.pk).acquired is False
-    time.sleep(0.35)
+    time.sleep(1.05)
     assert second.acquire()  # the first holder died; its lease ran out
     assert not first.renew()
     second.release()

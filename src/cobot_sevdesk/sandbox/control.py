@@ -58,6 +58,11 @@ class _Control:
                 spec[key] = value
         self.call("POST", "/_sandbox/faults", spec)
 
+    def faults(self) -> list[dict[str, Any]]:
+        """Injected faults not yet used up: one that is gone has been hit."""
+        result: list[dict[str, Any]] = self.call("GET", "/_sandbox/faults")
+        return result
+
     def clear_faults(self) -> None:
         self.call("DELETE", "/_sandbox/faults")
 

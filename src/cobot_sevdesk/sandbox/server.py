@@ -17,7 +17,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -169,6 +169,7 @@ class App:
         self.base_url = ""
         self.route("GET", "/_sandbox/requests", self._inspect_requests)
         self.route("DELETE", "/_sandbox/requests", self._clear_requests)
+        self.route("GET", "/_sandbox/faults", self._inspect_faults)
         self.route("POST", "/_sandbox/faults", self._add_fault)
         self.route("DELETE", "/_sandbox/faults", self._clear_faults)
         self.route("POST", "/_sandbox/reset", self._reset)
@@ -255,6 +256,11 @@ class App:
         with self.lock:
             self.log.clear()
         return Response(204)
+
+    def _inspect_faults(self, request: Request) -> Any:
+        """The faults still waiting for a matching request (a used-up one is gone)."""
+        with self.lock:
+            return [asdict(fault) for fault in self.faults]
 
     def _add_fault(self, request: Request) -> Response:
         data = request.json()
