@@ -127,8 +127,8 @@ class Env:
         contact exists; connected to a sevDesk account, webhooks subscribed."""
         from django.utils import timezone
 
+        from cobot_sevdesk.ledger.models import Space as SpaceRow
         from cobot_sevdesk.sync.context import SpaceContext
-        from cobot_sevdesk.sync.models import Space as SpaceRow
         from cobot_sevdesk.sync.subscriptions import ensure_subscriptions
 
         cobot, sevdesk = self.boxes.cobot, self.boxes.sevdesk

@@ -32,7 +32,7 @@ def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.
 
 
 def final_count(kind: str = "invoice") -> int:
-    from cobot_sevdesk.sync.models import LedgerItem
+    from cobot_sevdesk.ledger.models import LedgerItem
 
     return LedgerItem.objects.filter(kind=kind, state__in=LedgerItem.FINAL_STATES).count()
 
@@ -98,7 +98,7 @@ def intake(database: str, quick: bool, workers: int = 2, threads: int = 8) -> Re
     with environment(database) as env:
         space = env.add_space("intake")
         env.start_web(workers=workers, threads=threads)
-        from cobot_sevdesk.sync.models import LedgerItem, Space
+        from cobot_sevdesk.ledger.models import LedgerItem, Space
 
         secret = Space.objects.get(pk=space.pk).webhook_secret
         base = f"{env.boxes.cobot.base_url}/space/intake/api/invoices/"
@@ -205,7 +205,7 @@ def throughput(
             for _n in range(per_space):
                 env.invoice(space.subdomain)
         total = spaces_n * per_space
-        from cobot_sevdesk.sync.models import LedgerItem
+        from cobot_sevdesk.ledger.models import LedgerItem
 
         wait_for(lambda: LedgerItem.objects.count() == total, 120)  # every webhook recorded
         env.boxes.cobot.clear_requests()
@@ -267,8 +267,8 @@ def start_backfill(env: Env, space: Space, count: int, year: int) -> subprocess.
         )
     import datetime as dt
 
-    from cobot_sevdesk.sync.models import Backfill
-    from cobot_sevdesk.sync.tasks import enqueue
+    from cobot_sevdesk.ledger.models import Backfill
+    from cobot_sevdesk.runtime.tasks import enqueue
 
     Backfill.objects.create(
         space_id=space.pk, start_date=dt.date(year, 1, 1), end_date=dt.date(year, 12, 31)
@@ -286,7 +286,7 @@ def fairness(database: str, quick: bool) -> Result:
         other = env.add_space("other")
         env.start_web()
         start_backfill(env, big, backlog, 2025)
-        from cobot_sevdesk.sync.models import LedgerItem
+        from cobot_sevdesk.ledger.models import LedgerItem
 
         wait_for(
             lambda: (
@@ -337,7 +337,7 @@ def memory(database: str, quick: bool, backlog: int | None = None) -> Result:
         space = env.add_space("memory")
         env.start_web()
         worker = start_backfill(env, space, backlog, 2024)
-        from cobot_sevdesk.sync.models import LedgerItem
+        from cobot_sevdesk.ledger.models import LedgerItem
 
         samples: list[tuple[float, int, float]] = []
         stop = threading.Event()

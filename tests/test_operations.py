@@ -20,10 +20,10 @@ from django.utils import timezone
 
 from cobot_sevdesk import crypto
 from cobot_sevdesk.cli import main
+from cobot_sevdesk.ledger import intake as ledger
+from cobot_sevdesk.ledger.models import LedgerEvent, LedgerItem, Space
 from cobot_sevdesk.logs import JsonFormatter, RedactFilter
 from cobot_sevdesk.sandbox.control import Sandboxes, invoice_line
-from cobot_sevdesk.sync import ledger
-from cobot_sevdesk.sync.models import LedgerEvent, LedgerItem, Space
 from tests.processes import wait_until
 from tests.test_demo import free_port
 from tests.world import make_world

@@ -12,12 +12,12 @@ from typing import Any
 
 from django.utils import timezone
 
+from cobot_sevdesk.ledger import intake as ledger
+from cobot_sevdesk.ledger.models import LedgerItem, Space
+from cobot_sevdesk.runtime.attempt import Engine, SpacePaused
+from cobot_sevdesk.runtime.worker import DrainResult, drain_space
 from cobot_sevdesk.sandbox.control import Sandboxes, invoice_line
-from cobot_sevdesk.sync import ledger
 from cobot_sevdesk.sync.context import SpaceContext, clear_caches
-from cobot_sevdesk.sync.engine import Engine, SpacePaused
-from cobot_sevdesk.sync.models import LedgerItem, Space
-from cobot_sevdesk.sync.worker import DrainResult, drain_space
 
 #: Cobot accounting code -> sevDesk booking account (name, based on account number).
 BOOKING_ACCOUNTS = [

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # Django models load only after ``_django()``
-    from .sync.models import Backfill, Space
+    from cobot_sevdesk.ledger.models import Backfill, Space
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -44,7 +44,7 @@ def migrate() -> None:
     from django.conf import settings
     from django.core.management import call_command
 
-    from .queue import ensure_queue_schema
+    from cobot_sevdesk.queue import ensure_queue_schema
 
     settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
     call_command("migrate", interactive=False, verbosity=0)
@@ -53,7 +53,7 @@ def migrate() -> None:
 
 def _wait_for_stop() -> None:
     """Block until Ctrl-C or SIGTERM."""
-    from .sandbox.demo import stop_on_signals
+    from cobot_sevdesk.sandbox.demo import stop_on_signals
 
     stop = threading.Event()
     stop_on_signals(stop)
@@ -62,10 +62,10 @@ def _wait_for_stop() -> None:
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
-    from .sandbox.cobot import CobotSandbox
-    from .sandbox.control import Sandboxes
-    from .sandbox.server import SandboxServer
-    from .sandbox.sevdesk import SevdeskSandbox
+    from cobot_sevdesk.sandbox.cobot import CobotSandbox
+    from cobot_sevdesk.sandbox.control import Sandboxes
+    from cobot_sevdesk.sandbox.server import SandboxServer
+    from cobot_sevdesk.sandbox.sevdesk import SevdeskSandbox
 
     cobot = SandboxServer(CobotSandbox(), args.host, args.cobot_port).start()
     sevdesk = SandboxServer(SevdeskSandbox(), args.host, args.sevdesk_port).start()
@@ -85,7 +85,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .sandbox.demo import DemoConfig, run
+    from cobot_sevdesk.sandbox.demo import DemoConfig, run
 
     config = DemoConfig(
         host=args.host,
@@ -99,7 +99,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_generate_key(args: argparse.Namespace) -> int:
-    from .crypto import generate_key
+    from cobot_sevdesk.crypto import generate_key
 
     print(generate_key())
     return 0
@@ -111,8 +111,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     _django()
     from django.conf import settings
 
-    from .queue import ensure_queue_schema
-    from .sync import tasks, worker
+    from cobot_sevdesk.queue import ensure_queue_schema
+    from cobot_sevdesk.runtime import tasks, worker
 
     huey = settings.HUEY
     ensure_queue_schema(huey)
@@ -154,7 +154,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def _space(subdomain: str) -> Space:
-    from .sync.models import Space
+    from cobot_sevdesk.ledger.models import Space
 
     try:
         return Space.objects.get(subdomain=subdomain)
@@ -173,9 +173,9 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     import datetime as dt
     import time
 
-    from .sync import backfill as backfills
-    from .sync import tasks, worker
-    from .sync.models import Backfill
+    from cobot_sevdesk.ledger.models import Backfill
+    from cobot_sevdesk.runtime import tasks, worker
+    from cobot_sevdesk.sync import backfill as backfills
 
     space = _space(args.subdomain)
     if args.resume:
@@ -250,7 +250,8 @@ def _print_progress(job: Backfill) -> None:
 def cmd_retry(args: argparse.Namespace) -> int:
     """Retry one failed item, or all failed items of a space."""
     _django()
-    from .sync import ledger, tasks
+    from cobot_sevdesk.ledger import intake as ledger
+    from cobot_sevdesk.runtime import tasks
 
     space = _space(args.subdomain)
     if args.item:
@@ -283,7 +284,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         migrate()
     from gunicorn.app.base import BaseApplication
 
-    from .wsgi import application
+    from cobot_sevdesk.wsgi import application
 
     options = {
         "bind": f"{args.host}:{args.port}",
@@ -319,7 +320,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     _django()
-    from . import doctor
+    from cobot_sevdesk import doctor
 
     results = doctor.run()
     for result in results:
@@ -332,8 +333,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_rotate_keys(args: argparse.Namespace) -> int:
     """Re-encrypt every stored secret with the first key in FERNET_KEYS."""
     _django()
-    from . import crypto
-    from .sync.models import Space
+    from cobot_sevdesk import crypto
+    from cobot_sevdesk.ledger.models import Space
 
     count = 0
     for space in Space.objects.all():
@@ -356,7 +357,7 @@ def cmd_pause(args: argparse.Namespace) -> int:
     _django()
     from django.utils import timezone
 
-    from .sync.models import Space
+    from cobot_sevdesk.ledger.models import Space
 
     space = _space(args.subdomain)
     if args.command == "pause":
@@ -375,7 +376,7 @@ def cmd_pause(args: argparse.Namespace) -> int:
             paused_at=None,
             reconcile_due_at=timezone.now(),
         )
-        from .sync import tasks
+        from cobot_sevdesk.runtime import tasks
 
         tasks.wake_space(space.pk)
         print(f"{space.subdomain} resumed.")
@@ -391,7 +392,7 @@ def cmd_prune_history(args: argparse.Namespace) -> int:
     from django.conf import settings
     from django.utils import timezone
 
-    from .sync.models import Backfill, LedgerEvent
+    from cobot_sevdesk.ledger.models import Backfill, LedgerEvent
 
     days = args.days if args.days is not None else settings.HISTORY_RETENTION_DAYS
     cutoff = timezone.now() - dt.timedelta(days=days)

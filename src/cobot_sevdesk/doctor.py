@@ -16,8 +16,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from . import crypto
-from .http import new_session
+from cobot_sevdesk import crypto
+from cobot_sevdesk.http import new_session
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ as a ``Message`` so it is shown in the reader's language.
 
 from __future__ import annotations
 
-from .messages import Text, _
+from cobot_sevdesk.messages import Text, _
 
 
 class SyncError(Exception):

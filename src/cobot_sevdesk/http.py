@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
-from . import __version__, jsonutil
-from .errors import (
+from cobot_sevdesk import __version__, jsonutil
+from cobot_sevdesk.errors import (
     ApiError,
     AuthorizationError,
     NotFound,
@@ -24,8 +24,8 @@ from .errors import (
     RateLimited,
     TransientError,
 )
-from .messages import _
-from .metrics import EXTERNAL_CALLS, EXTERNAL_SECONDS
+from cobot_sevdesk.messages import _
+from cobot_sevdesk.metrics import EXTERNAL_CALLS, EXTERNAL_SECONDS
 
 log = logging.getLogger(__name__)
 

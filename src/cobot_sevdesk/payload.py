@@ -13,7 +13,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from .errors import PayloadError
+from cobot_sevdesk.errors import PayloadError
 
 _MISSING = object()
 _SLASH_DATE = re.compile(r"^(\d{4})/(\d{2})/(\d{2})")

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import environ
 
-from .queue import build_huey
+from cobot_sevdesk.queue import build_huey
 
 env = environ.Env()
 
@@ -74,7 +74,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "huey.contrib.djhuey",
-    "cobot_sevdesk.sync",
+    "cobot_sevdesk.ledger",
     "cobot_sevdesk.web",
 ]
 

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
+from cobot_sevdesk.ledger.models import LedgerItem
 from cobot_sevdesk.sandbox.control import Sandboxes, invoice_line
-from cobot_sevdesk.sync.models import LedgerItem
 from tests.world import World, make_world
 
 pytestmark = pytest.mark.django_db
@@ -126,7 +126,7 @@ def test_missing_account_writes_nothing_posts_an_activity_and_a_retry_succeeds(
     assert "Parking" in activity["attributes"]["text"]
     # The admin creates the account in sevDesk and presses retry.
     world.boxes.sevdesk.add_booking_account(world.sevdesk_token, "Parking", like="4400")
-    from cobot_sevdesk.sync import ledger
+    from cobot_sevdesk.ledger import intake as ledger
 
     assert ledger.retry(item)
     world.drain()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from cobot_sevdesk.ledger.models import ContactLink, LedgerItem
 from cobot_sevdesk.sandbox.control import Sandboxes
-from cobot_sevdesk.sync.models import ContactLink, LedgerItem
 from tests.world import World, make_world
 
 pytestmark = pytest.mark.django_db

@@ -11,11 +11,11 @@ from hypothesis import strategies as st
 
 from cobot_sevdesk.cobot.models import parse_invoice
 from cobot_sevdesk.errors import BusinessRuleError
+from cobot_sevdesk.ledger.models import LedgerItem
 from cobot_sevdesk.payload import Reader
 from cobot_sevdesk.sandbox.cobot import invoice_amounts
 from cobot_sevdesk.sandbox.control import Sandboxes
-from cobot_sevdesk.sync.models import LedgerItem
-from cobot_sevdesk.sync.money import CENT, receipt_amounts
+from cobot_sevdesk.sync.rules.money import CENT, receipt_amounts
 from tests.world import make_world
 
 RATES = ["0", "7", "19"]
@@ -118,7 +118,7 @@ def test_receipts_in_sevdesk_match_invoices_in_cobot(
     """End to end over HTTP: what sevDesk stores equals what Cobot billed."""
     sandboxes.reset()
     LedgerItem.objects.all().delete()
-    from cobot_sevdesk.sync.models import Space
+    from cobot_sevdesk.ledger.models import Space
 
     Space.objects.all().delete()
     world = make_world(sandboxes)

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
+from cobot_sevdesk.ledger.models import Backfill, LedgerItem, Space
+from cobot_sevdesk.runtime import tasks
 from cobot_sevdesk.sandbox.control import Sandboxes, invoice_line
-from cobot_sevdesk.sync import tasks
-from cobot_sevdesk.sync.models import Backfill, LedgerItem, Space
 from tests.processes import wait_until, workers
 from tests.world import World, make_world
 

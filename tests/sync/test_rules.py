@@ -17,10 +17,10 @@ from cobot_sevdesk.errors import (
     RateLimited,
     TransientError,
 )
+from cobot_sevdesk.runtime.retry import RetryPolicy, Verdict, decide
 from cobot_sevdesk.sevdesk.models import BookingAccount, Country, TaxRuleOption
-from cobot_sevdesk.sync.mapping import match_account, resolve_country, split_person_name
-from cobot_sevdesk.sync.retry import RetryPolicy, Verdict, decide
-from cobot_sevdesk.sync.taxes import TaxCase, TaxLine, check_accounts, choose_tax_rule
+from cobot_sevdesk.sync.rules.mapping import match_account, resolve_country, split_person_name
+from cobot_sevdesk.sync.rules.taxes import TaxCase, TaxLine, check_accounts, choose_tax_rule
 
 
 def case(

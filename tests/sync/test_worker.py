@@ -12,11 +12,12 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
+from cobot_sevdesk.ledger.models import Backfill, LedgerItem, Space
+from cobot_sevdesk.runtime import worker
+from cobot_sevdesk.runtime.throttle import CobotThrottle
+from cobot_sevdesk.runtime.worker import SpaceLease, drain_space, sweep, wake
 from cobot_sevdesk.sandbox.control import Sandboxes, invoice_line
-from cobot_sevdesk.sync import backfill, worker
-from cobot_sevdesk.sync.models import Backfill, LedgerItem, Space
-from cobot_sevdesk.sync.throttle import CobotThrottle
-from cobot_sevdesk.sync.worker import SpaceLease, drain_space, sweep, wake
+from cobot_sevdesk.sync import backfill
 from tests.world import World, make_world
 
 pytestmark = pytest.mark.django_db
@@ -383,7 +384,7 @@ def test_the_open_items_index_covers_exactly_the_open_states() -> None:
 def test_next_due_item_uses_the_partial_indexes(world: World) -> None:
     from django.db import connection
 
-    from cobot_sevdesk.sync.ledger import open_items, recheck_items
+    from cobot_sevdesk.ledger.intake import open_items, recheck_items
 
     for items, index in (
         (open_items, "ledger_open_by_space"),

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from cobot_sevdesk.ledger.models import LedgerItem, Space
 from cobot_sevdesk.sandbox.control import Sandboxes
-from cobot_sevdesk.sync.models import LedgerItem, Space
 from tests.conftest import IN_CI
 from tests.processes import wait_until, workers
 from tests.web.conftest import CLIENT_ID, CLIENT_SECRET

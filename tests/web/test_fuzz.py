@@ -9,7 +9,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from cobot_sevdesk.sync.models import Space
+from cobot_sevdesk.ledger.models import Space
 from cobot_sevdesk.web.ops import OPENAPI
 from cobot_sevdesk.wsgi import application
 

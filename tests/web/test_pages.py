@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from cobot_sevdesk.ledger import intake as ledger
+from cobot_sevdesk.ledger.models import LedgerItem, Space, SpaceAdmin
 from cobot_sevdesk.sandbox.control import Sandboxes
-from cobot_sevdesk.sync import ledger
-from cobot_sevdesk.sync.models import LedgerItem, Space, SpaceAdmin
 from tests.web.conftest import cobot_login, two_space_admin
 
 pytestmark = pytest.mark.django_db

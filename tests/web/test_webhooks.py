@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from cobot_sevdesk.ledger.models import LedgerItem, Space
 from cobot_sevdesk.sandbox.control import Sandboxes
 from cobot_sevdesk.sync.context import SpaceContext
-from cobot_sevdesk.sync.models import LedgerItem, Space
 from cobot_sevdesk.sync.subscriptions import ensure_subscriptions
 from tests.processes import wait_until
 from tests.world import World, make_world

@@ -15,12 +15,12 @@ from urllib.parse import quote
 
 import requests
 
-from .. import jsonutil
-from ..errors import AuthorizationError, NotFound, PayloadError, TransientError
-from ..http import HttpClient, Timeouts, new_session, plain_error_message
-from ..payload import Reader
-from . import models
-from .models import SERVICE
+from cobot_sevdesk import jsonutil
+from cobot_sevdesk.cobot import models
+from cobot_sevdesk.cobot.models import SERVICE
+from cobot_sevdesk.errors import AuthorizationError, NotFound, PayloadError, TransientError
+from cobot_sevdesk.http import HttpClient, Timeouts, new_session, plain_error_message
+from cobot_sevdesk.payload import Reader
 
 #: Cobot webhook events the sync subscribes to.
 MEMBER_EVENTS = ("created_membership", "confirmed_membership")

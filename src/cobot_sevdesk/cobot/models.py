@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ..payload import Reader
+from cobot_sevdesk.payload import Reader
 
 SERVICE = "Cobot"
 

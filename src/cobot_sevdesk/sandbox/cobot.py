@@ -36,9 +36,9 @@ from urllib.parse import urlencode
 
 import requests
 
-from ..http import USER_AGENT
-from .pdf import invoice_pdf
-from .server import App, HttpError, Request, Response
+from cobot_sevdesk.http import USER_AGENT
+from cobot_sevdesk.sandbox.pdf import invoice_pdf
+from cobot_sevdesk.sandbox.server import App, HttpError, Request, Response
 
 log = logging.getLogger(__name__)
 

@@ -26,11 +26,11 @@ from typing import Any
 
 import requests
 
-from ..crypto import generate_key
-from .cobot import CobotSandbox
-from .control import Sandboxes, invoice_line
-from .server import SandboxServer
-from .sevdesk import SevdeskSandbox
+from cobot_sevdesk.crypto import generate_key
+from cobot_sevdesk.sandbox.cobot import CobotSandbox
+from cobot_sevdesk.sandbox.control import Sandboxes, invoice_line
+from cobot_sevdesk.sandbox.server import SandboxServer
+from cobot_sevdesk.sandbox.sevdesk import SevdeskSandbox
 
 CLIENT_ID = "cobot-sevdesk-demo"
 CLIENT_SECRET = "demo-client-secret"
@@ -125,9 +125,9 @@ def connect_first_space(boxes: Sandboxes, ada_id: str) -> None:
     """What an admin does in the settings form, done ahead for the first space."""
     from django.utils import timezone
 
-    from ..sync.context import SpaceContext
-    from ..sync.models import Space
-    from ..sync.subscriptions import ensure_subscriptions
+    from cobot_sevdesk.ledger.models import Space
+    from cobot_sevdesk.sync.context import SpaceContext
+    from cobot_sevdesk.sync.subscriptions import ensure_subscriptions
 
     subdomain = "co-up"
     state = boxes.cobot.space(subdomain)
@@ -261,7 +261,7 @@ def run(config: DemoConfig, *, on_ready: Callable[[], None] | None = None) -> in
     import django
 
     django.setup()
-    from ..cli import migrate
+    from cobot_sevdesk.cli import migrate
 
     migrate()
     ada_id = seed_sandboxes(boxes, config)

@@ -25,7 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from .. import jsonutil
+from cobot_sevdesk import jsonutil
 
 log = logging.getLogger(__name__)
 

@@ -28,8 +28,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from . import sevdesk_data as data
-from .server import App, HttpError, Request, Response
+from cobot_sevdesk.sandbox import sevdesk_data as data
+from cobot_sevdesk.sandbox.server import App, HttpError, Request, Response
 
 BERLIN = ZoneInfo("Europe/Berlin")
 CENT = Decimal("0.01")

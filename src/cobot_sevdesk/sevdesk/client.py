@@ -14,12 +14,12 @@ from typing import Any
 
 import requests
 
-from .. import jsonutil
-from ..errors import PayloadError
-from ..http import HttpClient, Timeouts, plain_error_message
-from ..payload import Reader
-from . import models
-from .models import SERVICE
+from cobot_sevdesk import jsonutil
+from cobot_sevdesk.errors import PayloadError
+from cobot_sevdesk.http import HttpClient, Timeouts, plain_error_message
+from cobot_sevdesk.payload import Reader
+from cobot_sevdesk.sevdesk import models
+from cobot_sevdesk.sevdesk.models import SERVICE
 
 PAGE_SIZE = 100
 CUSTOMER_CATEGORY = 3  # documented default category "Kunde"

@@ -13,9 +13,9 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from ..errors import AuthorizationError, SyncError
-from .context import SpaceContext
-from .models import LedgerItem, Space
+from cobot_sevdesk.errors import AuthorizationError, SyncError
+from cobot_sevdesk.ledger.models import LedgerItem, Space
+from cobot_sevdesk.sync.context import SpaceContext
 
 log = logging.getLogger(__name__)
 

@@ -14,11 +14,11 @@ from typing import Any
 
 from django.utils import timezone
 
-from ..errors import SyncError
-from ..messages import render
-from . import ledger
-from .context import SpaceContext
-from .models import Backfill, LedgerItem
+from cobot_sevdesk.errors import SyncError
+from cobot_sevdesk.ledger import intake as ledger
+from cobot_sevdesk.ledger.models import Backfill, LedgerItem
+from cobot_sevdesk.messages import render
+from cobot_sevdesk.sync.context import SpaceContext
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 200

@@ -17,11 +17,11 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 
-from ..cobot.client import CobotClient
-from ..http import Timeouts, new_session
-from ..sevdesk.client import SevdeskClient
-from ..sevdesk.models import BookingAccount, CostCentre, Country
-from .models import Space
+from cobot_sevdesk.cobot.client import CobotClient
+from cobot_sevdesk.http import Timeouts, new_session
+from cobot_sevdesk.ledger.models import Space
+from cobot_sevdesk.sevdesk.client import SevdeskClient
+from cobot_sevdesk.sevdesk.models import BookingAccount, CostCentre, Country
 
 T = TypeVar("T")
 

@@ -24,18 +24,19 @@ from collections.abc import Callable
 
 from django.utils import timezone
 
-from ..cobot.models import Invoice
-from ..errors import BusinessRuleError, NotFound, PermanentError, TransientError
-from ..messages import Message, Text, _, english, join
-from ..sevdesk.models import BookingAccount, Voucher
-from . import activities, mapping
-from .context import SpaceContext
-from .ledger import ensure_item
-from .members import remember_contact
-from .models import ContactLink, LedgerItem
-from .money import cents, receipt_amounts
-from .outcome import Outcome, mark_step, save_fields, warn
-from .taxes import TaxCase, TaxLine, check_accounts, choose_tax_rule
+from cobot_sevdesk.cobot.models import Invoice
+from cobot_sevdesk.errors import BusinessRuleError, NotFound, PermanentError, TransientError
+from cobot_sevdesk.ledger.intake import ensure_item
+from cobot_sevdesk.ledger.models import ContactLink, LedgerItem
+from cobot_sevdesk.messages import Message, Text, _, english, join
+from cobot_sevdesk.sevdesk.models import BookingAccount, Voucher
+from cobot_sevdesk.sync import activities
+from cobot_sevdesk.sync.context import SpaceContext
+from cobot_sevdesk.sync.members import remember_contact
+from cobot_sevdesk.sync.outcome import Outcome, mark_step, save_fields, warn
+from cobot_sevdesk.sync.rules import mapping
+from cobot_sevdesk.sync.rules.money import cents, receipt_amounts
+from cobot_sevdesk.sync.rules.taxes import TaxCase, TaxLine, check_accounts, choose_tax_rule
 
 log = logging.getLogger(__name__)
 State = LedgerItem.State

@@ -19,14 +19,15 @@ import logging
 
 from django.db import IntegrityError, transaction
 
-from ..cobot.models import Membership
-from ..errors import BusinessRuleError, NotFound
-from ..messages import _
-from ..sevdesk.models import Contact
-from . import activities, mapping
-from .context import SpaceContext
-from .models import ContactLink, LedgerItem
-from .outcome import Outcome, mark_step, save_fields, warn
+from cobot_sevdesk.cobot.models import Membership
+from cobot_sevdesk.errors import BusinessRuleError, NotFound
+from cobot_sevdesk.ledger.models import ContactLink, LedgerItem
+from cobot_sevdesk.messages import _
+from cobot_sevdesk.sevdesk.models import Contact
+from cobot_sevdesk.sync import activities
+from cobot_sevdesk.sync.context import SpaceContext
+from cobot_sevdesk.sync.outcome import Outcome, mark_step, save_fields, warn
+from cobot_sevdesk.sync.rules import mapping
 
 log = logging.getLogger(__name__)
 State = LedgerItem.State

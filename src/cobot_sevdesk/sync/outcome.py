@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..messages import Text
-from .ledger import note
-from .models import LedgerEvent, LedgerItem
+from cobot_sevdesk.ledger.intake import note
+from cobot_sevdesk.ledger.models import LedgerEvent, LedgerItem
+from cobot_sevdesk.messages import Text
 
 
 @dataclass(frozen=True)

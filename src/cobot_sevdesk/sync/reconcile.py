@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.utils import timezone
 
-from ..errors import AuthorizationError, SyncError
-from ..messages import render
-from . import ledger
-from .context import SpaceContext
-from .models import LedgerItem, Space
-from .subscriptions import ensure_subscriptions
+from cobot_sevdesk.errors import AuthorizationError, SyncError
+from cobot_sevdesk.ledger import intake as ledger
+from cobot_sevdesk.ledger.models import LedgerItem, Space
+from cobot_sevdesk.messages import render
+from cobot_sevdesk.sync.context import SpaceContext
+from cobot_sevdesk.sync.subscriptions import ensure_subscriptions
 
 log = logging.getLogger(__name__)
 PAUSED_CHECK_INTERVAL = 60.0

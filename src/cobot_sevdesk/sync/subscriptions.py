@@ -12,10 +12,10 @@ import logging
 from django.conf import settings
 from django.urls import reverse
 
-from ..cobot.client import SYNC_EVENTS
-from ..errors import PermanentError
-from .context import SpaceContext
-from .models import Space
+from cobot_sevdesk.cobot.client import SYNC_EVENTS
+from cobot_sevdesk.errors import PermanentError
+from cobot_sevdesk.ledger.models import Space
+from cobot_sevdesk.sync.context import SpaceContext
 
 log = logging.getLogger(__name__)
 

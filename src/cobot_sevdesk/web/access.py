@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
-from ..sync.models import Space, SpaceAdmin
+from cobot_sevdesk.ledger.models import Space, SpaceAdmin
 
 SESSION_SPACES = "cobot_admin_spaces"
 SESSION_TOKEN = "cobot_token"  # noqa: S105 (a session key, not a secret)

@@ -23,13 +23,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from .. import crypto
-from ..cobot.client import CobotClient
-from ..errors import SyncError
-from ..messages import render as render_text
-from ..sync.context import timeouts
-from ..sync.models import Space
-from . import access
+from cobot_sevdesk import crypto
+from cobot_sevdesk.cobot.client import CobotClient
+from cobot_sevdesk.errors import SyncError
+from cobot_sevdesk.ledger.models import Space
+from cobot_sevdesk.messages import render as render_text
+from cobot_sevdesk.sync.context import timeouts
+from cobot_sevdesk.web import access
 
 log = logging.getLogger(__name__)
 

@@ -11,12 +11,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from ..crypto import mask
-from ..errors import AuthorizationError, SyncError
-from ..messages import render
-from ..sevdesk.client import SevdeskClient
-from ..sync.context import timeouts
-from ..sync.models import Space
+from cobot_sevdesk.crypto import mask
+from cobot_sevdesk.errors import AuthorizationError, SyncError
+from cobot_sevdesk.ledger.models import Space
+from cobot_sevdesk.messages import render
+from cobot_sevdesk.sevdesk.client import SevdeskClient
+from cobot_sevdesk.sync.context import timeouts
 
 
 class SettingsForm(forms.Form):

@@ -18,7 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from ..sync.models import LedgerItem, Space
+from cobot_sevdesk.ledger.models import LedgerItem, Space
 
 OPENAPI = Path(__file__).with_name("openapi.yaml")
 

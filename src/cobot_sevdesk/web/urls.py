@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import auth, ops, views, webhooks
+from cobot_sevdesk.web import auth, ops, views, webhooks
 
 app_name = "web"
 

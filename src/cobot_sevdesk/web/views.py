@@ -18,19 +18,19 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from ..crypto import mask
-from ..errors import SyncError
-from ..messages import render as render_text
-from ..sync import backfill as backfills
-from ..sync import ledger
-from ..sync.context import SpaceContext, clear_caches
-from ..sync.mapping import match_account
-from ..sync.models import Backfill, LedgerItem, Space
-from ..sync.subscriptions import ensure_subscriptions, remove_subscriptions
-from ..sync.tasks import wake_space
-from .access import space_view
-from .forms import BackfillForm, SettingsForm
-from .webhooks import forget_space
+from cobot_sevdesk.crypto import mask
+from cobot_sevdesk.errors import SyncError
+from cobot_sevdesk.ledger import intake as ledger
+from cobot_sevdesk.ledger.models import Backfill, LedgerItem, Space
+from cobot_sevdesk.messages import render as render_text
+from cobot_sevdesk.runtime.tasks import wake_space
+from cobot_sevdesk.sync import backfill as backfills
+from cobot_sevdesk.sync.context import SpaceContext, clear_caches
+from cobot_sevdesk.sync.rules.mapping import match_account
+from cobot_sevdesk.sync.subscriptions import ensure_subscriptions, remove_subscriptions
+from cobot_sevdesk.web.access import space_view
+from cobot_sevdesk.web.forms import BackfillForm, SettingsForm
+from cobot_sevdesk.web.webhooks import forget_space
 
 log = logging.getLogger(__name__)
 State = LedgerItem.State

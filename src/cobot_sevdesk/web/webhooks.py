@@ -23,10 +23,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from ..metrics import WEBHOOKS
-from ..sync import ledger
-from ..sync.models import LedgerItem, Space, webhook_key
-from ..sync.tasks import wake_space
+from cobot_sevdesk.ledger import intake as ledger
+from cobot_sevdesk.ledger.models import LedgerItem, Space, webhook_key
+from cobot_sevdesk.metrics import WEBHOOKS
+from cobot_sevdesk.runtime.tasks import wake_space
 
 log = logging.getLogger(__name__)
 

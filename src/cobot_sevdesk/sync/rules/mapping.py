@@ -11,16 +11,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from ..cobot.models import Address, Invoice, Membership
-from ..sevdesk.client import (
+from cobot_sevdesk.cobot.models import Address, Invoice, Membership
+from cobot_sevdesk.sevdesk.client import (
     CUSTOMER_CATEGORY,
     INVOICE_ADDRESS_CATEGORY,
     INVOICING_KEY,
     WORK_KEY,
     sevdesk_date,
 )
-from ..sevdesk.models import BookingAccount, Country
-from .money import LineAmount
+from cobot_sevdesk.sevdesk.models import BookingAccount, Country
+from cobot_sevdesk.sync.rules.money import LineAmount
 
 ACTIVE_CONTACT = 1000  # sevDesk contact status "Active"
 

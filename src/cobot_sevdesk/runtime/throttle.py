@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from .models import Space
+from cobot_sevdesk.ledger.models import Space
 
 #: A little under the limit, so clock granularity never tips a window over it.
 SAFETY = 1.02

@@ -6,7 +6,7 @@ import logging
 
 from huey.contrib.djhuey import db_task
 
-from .worker import drain_space, wake
+from cobot_sevdesk.runtime.worker import drain_space, wake
 
 log = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .. import crypto
-from ..messages import Message, shown
-from ..messages import _ as message
+from cobot_sevdesk import crypto
+from cobot_sevdesk.messages import Message, shown
+from cobot_sevdesk.messages import _ as message
 
 
 def new_webhook_secret() -> str:

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ..errors import AuthorizationError, OutcomeUnknown, TransientError
+from cobot_sevdesk.errors import AuthorizationError, OutcomeUnknown, TransientError
 
 
 class Verdict(StrEnum):

@@ -18,10 +18,10 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from ..cobot.client import CobotUrls
-from ..messages import Text, _, english, to_json
-from .batching import GroupCommit
-from .models import LedgerEvent, LedgerItem, Space
+from cobot_sevdesk.cobot.client import CobotUrls
+from cobot_sevdesk.ledger.batching import GroupCommit
+from cobot_sevdesk.ledger.models import LedgerEvent, LedgerItem, Space
+from cobot_sevdesk.messages import Text, _, english, to_json
 
 Kind = LedgerItem.Kind
 State = LedgerItem.State

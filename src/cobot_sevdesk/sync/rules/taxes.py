@@ -27,9 +27,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ..errors import BusinessRuleError
-from ..messages import _
-from ..sevdesk.models import BookingAccount
+from cobot_sevdesk.errors import BusinessRuleError
+from cobot_sevdesk.messages import _
+from cobot_sevdesk.sevdesk.models import BookingAccount
 
 DOMESTIC_TAXABLE = 1
 SMALL_BUSINESS = 11

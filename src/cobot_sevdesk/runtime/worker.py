@@ -32,13 +32,14 @@ from django.db import connection
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from ..errors import SyncError
-from . import backfill, ledger
-from .context import SpaceContext
-from .engine import Engine, SpacePaused
-from .models import Backfill, LedgerItem, Space
-from .reconcile import reconcile
-from .throttle import CobotThrottle
+from cobot_sevdesk.errors import SyncError
+from cobot_sevdesk.ledger import intake as ledger
+from cobot_sevdesk.ledger.models import Backfill, LedgerItem, Space
+from cobot_sevdesk.runtime.attempt import Engine, SpacePaused
+from cobot_sevdesk.runtime.throttle import CobotThrottle
+from cobot_sevdesk.sync import backfill
+from cobot_sevdesk.sync.context import SpaceContext
+from cobot_sevdesk.sync.reconcile import reconcile
 
 log = logging.getLogger(__name__)
 

@@ -15,17 +15,17 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.utils import timezone
 
-from ..errors import AuthorizationError, SyncError
-from ..messages import _, english, render, to_json
-from ..metrics import ITEMS_FINISHED, SYNC_LATENCY
-from . import activities
-from .context import SpaceContext
-from .invoices import recheck_invoice, sync_invoice
-from .ledger import note
-from .members import sync_member
-from .models import LedgerEvent, LedgerItem, Space
-from .outcome import Outcome, save_fields
-from .retry import RetryPolicy, Verdict, decide
+from cobot_sevdesk.errors import AuthorizationError, SyncError
+from cobot_sevdesk.ledger.intake import note
+from cobot_sevdesk.ledger.models import LedgerEvent, LedgerItem, Space
+from cobot_sevdesk.messages import _, english, render, to_json
+from cobot_sevdesk.metrics import ITEMS_FINISHED, SYNC_LATENCY
+from cobot_sevdesk.runtime.retry import RetryPolicy, Verdict, decide
+from cobot_sevdesk.sync import activities
+from cobot_sevdesk.sync.context import SpaceContext
+from cobot_sevdesk.sync.invoices import recheck_invoice, sync_invoice
+from cobot_sevdesk.sync.members import sync_member
+from cobot_sevdesk.sync.outcome import Outcome, save_fields
 
 log = logging.getLogger(__name__)
 State = LedgerItem.State

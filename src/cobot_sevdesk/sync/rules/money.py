@@ -13,9 +13,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from ..cobot.models import Invoice
-from ..errors import BusinessRuleError
-from ..messages import _
+from cobot_sevdesk.cobot.models import Invoice
+from cobot_sevdesk.errors import BusinessRuleError
+from cobot_sevdesk.messages import _
 
 CENT = Decimal("0.01")
 

@@ -1,7 +1,7 @@
 from django.apps import AppConfig
 
 
-class SyncConfig(AppConfig):
-    name = "cobot_sevdesk.sync"
+class LedgerConfig(AppConfig):
+    name = "cobot_sevdesk.ledger"
     label = "sync"
     verbose_name = "Cobot → sevDesk sync"
