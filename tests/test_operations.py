@@ -20,7 +20,6 @@ from django.utils import timezone
 
 from cobot_sevdesk import crypto
 from cobot_sevdesk.cli import main
-from cobot_sevdesk.ledger import intake as ledger
 from cobot_sevdesk.ledger.models import LedgerEvent, LedgerItem, Space
 from cobot_sevdesk.logs import JsonFormatter, RedactFilter
 from cobot_sevdesk.sandbox.control import Sandboxes, invoice_line
@@ -276,8 +275,8 @@ def test_pause_resume_and_history_retention(sandboxes: Sandboxes, capsys: Any) -
     assert main(["resume", "co-up"]) == 0
     world.drain()
     assert len(world.vouchers()) == 1
-    item, _created = ledger.ensure_item(world.space, "invoice", "old")
-    ledger.note(item, LedgerEvent.Kind.NOTE, "An old note.")
+    item, _created = LedgerItem.record(world.space, "invoice", "old", source="webhook")
+    item.note(LedgerEvent.Kind.NOTE, "An old note.")
     LedgerEvent.objects.filter(item=item).update(at=timezone.now() - timezone.timedelta(days=400))
     assert main(["prune-history", "--days", "365"]) == 0
     assert "Deleted 1 history entries" in capsys.readouterr().out

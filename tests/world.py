@@ -12,9 +12,10 @@ from typing import Any
 
 from django.utils import timezone
 
-from cobot_sevdesk.ledger import intake as ledger
+from cobot_sevdesk.cobot.events import EVENTS
+from cobot_sevdesk.ledger.intake import record
 from cobot_sevdesk.ledger.models import LedgerItem, Space
-from cobot_sevdesk.runtime.attempt import Engine, SpacePaused
+from cobot_sevdesk.runtime.attempt import Runner, SpacePaused
 from cobot_sevdesk.runtime.worker import DrainResult, drain_space
 from cobot_sevdesk.sandbox.control import Sandboxes, invoice_line
 from cobot_sevdesk.sync.context import SpaceContext, clear_caches
@@ -70,7 +71,9 @@ class World:
     # -- the product ----------------------------------------------------------
     def receive(self, event: str, kind: str, cobot_id: str) -> LedgerItem:
         """What the webhook endpoint records for one delivery."""
-        intake = ledger.record_event(self.space, event, kind, cobot_id)
+        handled = EVENTS[event]
+        assert handled.kind == kind
+        intake = record(self.space, handled, cobot_id)
         return LedgerItem.objects.get(pk=intake.item_id)
 
     def receive_member(
@@ -88,7 +91,7 @@ class World:
         self.space.refresh_from_db()
         item.refresh_from_db()
         with contextlib.suppress(SpacePaused):
-            Engine(SpaceContext(self.space)).run(item)
+            Runner(SpaceContext(self.space)).run(item)
         item.refresh_from_db()
         return item
 

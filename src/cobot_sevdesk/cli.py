@@ -134,7 +134,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
         while True:
             try:
-                worker.sweep(tasks.enqueue)
+                tasks.sweep()
             except Exception:
                 import logging
 
@@ -175,14 +175,13 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
     from cobot_sevdesk.ledger.models import Backfill
     from cobot_sevdesk.runtime import tasks, worker
-    from cobot_sevdesk.sync import backfill as backfills
 
     space = _space(args.subdomain)
     if args.resume:
         job = Backfill.objects.filter(pk=args.resume, space=space).first()
         if job is None:
             raise SystemExit(f"No backfill #{args.resume} in {space.subdomain}.")
-        backfills.resume(job)
+        job.resume()
     else:
         try:
             start, end = dt.date.fromisoformat(args.start), dt.date.fromisoformat(args.end)
@@ -206,7 +205,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
             result = worker.drain_space(space.pk)
             job.refresh_from_db()
             _print_progress(job)
-            if job.state not in backfills.ACTIVE and not result.more:
+            if job.state not in Backfill.ACTIVE and not result.more:
                 break
             if not result.acquired:
                 time.sleep(1)
@@ -219,7 +218,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
             job.refresh_from_db()
             _print_progress(job)
             progress = job.progress()
-            if job.state not in backfills.ACTIVE and (
+            if job.state not in Backfill.ACTIVE and (
                 job.dry_run or progress["synced"] >= job.added
             ):
                 break
@@ -250,7 +249,6 @@ def _print_progress(job: Backfill) -> None:
 def cmd_retry(args: argparse.Namespace) -> int:
     """Retry one failed item, or all failed items of a space."""
     _django()
-    from cobot_sevdesk.ledger import intake as ledger
     from cobot_sevdesk.runtime import tasks
 
     space = _space(args.subdomain)
@@ -258,11 +256,11 @@ def cmd_retry(args: argparse.Namespace) -> int:
         item = space.items.filter(pk=args.item).first()
         if item is None:
             raise SystemExit(f"No item {args.item} in {space.subdomain}.")
-        count = int(ledger.retry(item))
+        count = int(item.retry())
         if not count:
             print(f"Item {item.pk} is {item.state}; only failed or skipped items can be retried.")
     else:
-        count = ledger.retry_failed(space)
+        count = sum(i.retry() for i in space.items.filter(state="failed"))
     if count:
         tasks.wake_space(space.pk)
     print(f"{count} item(s) queued again.")
@@ -355,27 +353,15 @@ def cmd_rotate_keys(args: argparse.Namespace) -> int:
 
 def cmd_pause(args: argparse.Namespace) -> int:
     _django()
-    from django.utils import timezone
 
     from cobot_sevdesk.ledger.models import Space
 
     space = _space(args.subdomain)
     if args.command == "pause":
-        Space.objects.filter(pk=space.pk).update(
-            status=Space.Status.PAUSED,
-            pause_reason=Space.PauseReason.MANUAL,
-            paused_at=timezone.now(),
-            pause_message=args.reason or "Paused by an operator.",
-        )
+        space.pause(Space.PauseReason.MANUAL, args.reason or "Paused by an operator.")
         print(f"{space.subdomain} paused: nothing is sent to sevDesk; webhooks are still recorded.")
     else:
-        Space.objects.filter(pk=space.pk).update(
-            status=Space.Status.ACTIVE,
-            pause_reason="",
-            pause_message="",
-            paused_at=None,
-            reconcile_due_at=timezone.now(),
-        )
+        space.resume()
         from cobot_sevdesk.runtime import tasks
 
         tasks.wake_space(space.pk)

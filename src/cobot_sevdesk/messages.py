@@ -91,6 +91,18 @@ def to_json(value: Text) -> dict[str, Any] | None:
     return value.to_json() if isinstance(value, Message) else None
 
 
+def as_message(value: object) -> Message | None:
+    """A ``Message`` for a stored or given text: a ``Message`` as is, a non-empty string
+    as a template without parameters, JSON as stored by ``to_json``; else None."""
+    if value is None or isinstance(value, Message):
+        return value
+    if isinstance(value, str):
+        return Message(value) if value else None
+    if isinstance(value, dict) and "t" in value:
+        return Message.from_json(value)
+    return None
+
+
 def _param_json(value: object) -> Any:
     if isinstance(value, Message):
         return value.to_json()

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from cobot_sevdesk.ledger.batching import GroupCommit, Key
+from cobot_sevdesk.ledger.intake import GroupCommit, Key
 
 
 class Table:

@@ -46,7 +46,7 @@ def test_invoice_with_several_lines_accounts_and_rates_becomes_one_exact_receipt
         invoice_date="2026-03-05",
     )
     item = world.run(world.receive_invoice(invoice))
-    assert item.state == State.SYNCED, item.last_error
+    assert item.state == State.SYNCED, item.error_text()
     [voucher] = world.vouchers()
     total = Decimal(invoice["attributes"]["totalAmount"]["gross"])
     assert Decimal(voucher["sumGross"]) == total
@@ -115,9 +115,9 @@ def test_missing_account_writes_nothing_posts_an_activity_and_a_retry_succeeds(
     assert item.error_code == "missing_account"
     number = invoice["attributes"]["number"]
     assert (
-        number in item.last_error
-        and "line 2 (Parking)" in item.last_error
-        and "Parking" in item.last_error
+        number in item.error_text()
+        and "line 2 (Parking)" in item.error_text()
+        and "Parking" in item.error_text()
     )
     assert world.vouchers() == []
     assert not world.boxes.sevdesk.requests(method="POST")
@@ -126,9 +126,7 @@ def test_missing_account_writes_nothing_posts_an_activity_and_a_retry_succeeds(
     assert "Parking" in activity["attributes"]["text"]
     # The admin creates the account in sevDesk and presses retry.
     world.boxes.sevdesk.add_booking_account(world.sevdesk_token, "Parking", like="4400")
-    from cobot_sevdesk.ledger import intake as ledger
-
-    assert ledger.retry(item)
+    assert item.retry()
     world.drain()
     item.refresh_from_db()
     assert item.state == State.SYNCED
@@ -139,7 +137,7 @@ def test_line_without_accounting_code_is_refused(world: World) -> None:
     invoice = world.invoice([invoice_line("Something", "10", "19", None)])
     item = world.run(world.receive_invoice(invoice))
     assert item.state == State.FAILED
-    assert "line 1 (Something) has no accounting code" in item.last_error
+    assert "line 1 (Something) has no accounting code" in item.error_text()
 
 
 def test_redelivery_and_rerun_make_no_second_receipt(world: World) -> None:
@@ -238,7 +236,7 @@ def test_invoice_before_its_member_syncs_the_member_first(world: World) -> None:
     member = world.member("Jane Doe", customer_number="C-1")
     invoice = world.invoice(membership_id=member["id"])  # carries Cobot's old number "C-1"
     item = world.run(world.receive_invoice(invoice))
-    assert item.state == State.SYNCED, item.last_error
+    assert item.state == State.SYNCED, item.error_text()
     [contact] = world.contacts()
     assert world.vouchers()[0]["supplier"]["id"] == contact["id"]
     # The member webhook arriving late changes nothing.
@@ -253,7 +251,7 @@ def test_member_sync_failing_transiently_holds_the_invoice_back(world: World) ->
     world.boxes.sevdesk.fault("^/Contact$", method="POST", status=503)
     item = world.run(world.receive_invoice(invoice))
     assert item.state == State.RETRY_WAIT
-    assert "Waiting for the member" in item.last_error
+    assert "Waiting for the member" in item.error_text()
     assert world.vouchers() == []  # not booked as a Mismatch meanwhile
     world.make_due()
     world.drain()
@@ -269,7 +267,7 @@ def test_correction_invoice_with_negative_total(world: World) -> None:
         [invoice_line("Desk (refund)", "-200", "19", "Desks")], corrected_invoice=original["id"]
     )
     item = world.run(world.receive_invoice(correction))
-    assert item.state in (State.SYNCED, State.MISMATCH), item.last_error
+    assert item.state in (State.SYNCED, State.MISMATCH), item.error_text()
     voucher = next(
         v for v in world.vouchers() if v["description"] == correction["attributes"]["number"]
     )
@@ -293,7 +291,7 @@ def test_unsupported_tax_case_fails_with_a_reason(world: World) -> None:
     invoice = world.invoice([invoice_line("Desk", "100", "20", "Desks")])
     item = world.run(world.receive_invoice(invoice))
     assert item.state == State.FAILED and item.error_code == "unsupported_tax_rate"
-    assert "20 %" in item.last_error and world.vouchers() == []
+    assert "20 %" in item.error_text() and world.vouchers() == []
 
 
 def test_account_refusing_the_rate_is_caught_before_sevdesk(world: World) -> None:
@@ -317,7 +315,7 @@ def test_small_business_books_under_paragraph_19(sandboxes: Sandboxes) -> None:
     item = world.run(
         world.receive_invoice(world.invoice([invoice_line("Desk", "100", "0", "Desks")]))
     )
-    assert item.state == State.MISMATCH, item.last_error
+    assert item.state == State.MISMATCH, item.error_text()
     assert world.vouchers()[0]["taxRule"]["id"] == 11
 
 

@@ -91,7 +91,7 @@ def test_several_contacts_with_the_number_stop_and_report(world: World) -> None:
     item = world.run(world.receive_member(member))
     assert item.state == State.FAILED
     assert item.error_code == "ambiguous_contact"
-    assert "Several sevDesk contacts have the customer number 4711" in item.last_error
+    assert "Several sevDesk contacts have the customer number 4711" in item.error_text()
     assert len(world.contacts()) == 2
     assert world.activities()[0]["level"] == "ERROR"
 
@@ -138,7 +138,7 @@ def test_failure_after_the_contact_resumes_without_repeating_it(world: World) ->
     world.boxes.sevdesk.fault("^/CommunicationWay$", method="POST", status=503)
     item = world.run(world.receive_member(member))
     assert item.state == State.RETRY_WAIT
-    assert "sevDesk" in item.last_error
+    assert "sevDesk" in item.error_text()
     world.make_due()
     world.drain()
     item.refresh_from_db()
@@ -152,7 +152,7 @@ def test_unknown_country_keeps_the_contact_and_notes_it(world: World) -> None:
     item = world.run(world.receive_member(member))
     assert item.state == State.SYNCED
     assert world.contacts()[0].get("addresses") == []
-    assert any("Atlantis" in e.message for e in item.events.all())
+    assert any("Atlantis" in e.text() for e in item.events.all())
 
 
 def test_deleted_membership_is_skipped(world: World) -> None:

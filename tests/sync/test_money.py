@@ -124,7 +124,7 @@ def test_receipts_in_sevdesk_match_invoices_in_cobot(
     world = make_world(sandboxes)
     invoice = world.invoice(lines)
     item = world.run(world.receive_invoice(invoice))
-    assert item.state == LedgerItem.State.MISMATCH, item.last_error
+    assert item.state == LedgerItem.State.MISMATCH, item.error_text()
     [voucher] = world.vouchers()
     assert Decimal(voucher["sumGross"]) == Decimal(invoice["attributes"]["totalAmount"]["gross"])
     assert Decimal(voucher["sumNet"]) + Decimal(voucher["sumTax"]) == Decimal(voucher["sumGross"])

@@ -48,7 +48,7 @@ def test_worker_killed_mid_item_is_finished_by_another_without_duplicates(
     assert item.state == State.MISMATCH  # no contact: an invoice without a member
     assert len(world.vouchers()) == 1
     assert item.sevdesk_voucher_id == int(world.vouchers()[0]["id"])
-    assert any("checked first" in e.message for e in item.events.all())
+    assert any("checked first" in e.text() for e in item.events.all())
 
 
 def test_sigterm_finishes_the_current_item_and_stops(sandboxes: Sandboxes, tmp_path: Path) -> None:
@@ -93,7 +93,7 @@ def test_three_workers_many_spaces_no_duplicates_and_order_kept(
         wait_until(all_final, timeout=120, message="all spaces synced")
     for world in worlds:
         items = list(world.space.items.order_by("id"))
-        assert {i.state for i in items} == {State.SYNCED}, [i.last_error for i in items]
+        assert {i.state for i in items} == {State.SYNCED}, [i.error_text() for i in items]
         assert len(world.contacts()) == 3 and len(world.vouchers()) == 6
         # One worker per space, oldest first: items finished in the order they came in.
         finished = [i.finished_at for i in items]

@@ -9,13 +9,14 @@ import time
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.test import override_settings
 from django.utils import timezone
 
 from cobot_sevdesk.ledger.models import Backfill, LedgerItem, Space
-from cobot_sevdesk.runtime import worker
+from cobot_sevdesk.runtime import tasks, worker
 from cobot_sevdesk.runtime.throttle import CobotThrottle
-from cobot_sevdesk.runtime.worker import SpaceLease, drain_space, sweep, wake
+from cobot_sevdesk.runtime.worker import SpaceLease, drain_space
 from cobot_sevdesk.sandbox.control import Sandboxes, invoice_line
 from cobot_sevdesk.sync import backfill
 from tests.world import World, make_world
@@ -76,8 +77,8 @@ def test_sevdesk_faults_end_in_the_right_state_and_recover_to_exactly_once(
     world.boxes.sevdesk.fault(**fault)
     world.drain()
     item = LedgerItem.objects.get(kind="invoice", cobot_id=invoice["id"])
-    assert item.state == state_after_fault, item.last_error
-    assert item.last_error
+    assert item.state == state_after_fault, item.error_text()
+    assert item.error_text()
     time.sleep(1.2 if fault.get("delay") else 0)  # let the slow request finish server-side
     recover(world)
     item.refresh_from_db()
@@ -106,7 +107,7 @@ def test_422_fails_the_item_at_once_without_retrying(world: World) -> None:
     )
     world.drain()
     item = LedgerItem.objects.get(kind="invoice")
-    assert item.state == State.FAILED and "Buchungskonto gesperrt" in item.last_error
+    assert item.state == State.FAILED and "Buchungskonto gesperrt" in item.error_text()
     assert len(world.boxes.sevdesk.requests(method="POST", path="saveVoucher")) == 1
 
 
@@ -222,14 +223,11 @@ def test_lease_is_exclusive_and_expires(world: World) -> None:
 def test_a_turn_is_a_slice_and_queues_the_rest(world: World) -> None:
     for n in range(6):
         world.receive_invoice(world.invoice([invoice_line(f"Desk {n}", "10", "19", "Desks")]))
-    queued: list[tuple[int, float]] = []
-    result = drain_space(
-        world.space.pk, enqueue=lambda s, d: queued.append((s, d)), slice_seconds=0.0
-    )
+    result = drain_space(world.space.pk, slice_seconds=0.0)
     assert result.acquired and result.processed == 0 and result.more
-    assert queued == [(world.space.pk, 0.0)]
-    result = drain_space(world.space.pk, enqueue=lambda s, d: None, slice_seconds=60)
-    assert result.processed == 6 and not result.more
+    assert result.requeue_in == 0.0  # the rest is queued at once, behind other spaces
+    result = drain_space(world.space.pk, slice_seconds=60)
+    assert result.processed == 6 and not result.more and result.requeue_in is None
 
 
 def test_items_are_taken_oldest_first(world: World) -> None:
@@ -256,12 +254,13 @@ def test_stop_request_finishes_the_current_item_and_takes_no_more(world: World) 
 
 
 def test_wake_queues_once_until_the_turn_ran(world: World) -> None:
-    queued: list[int] = []
-    assert wake(world.space.pk, lambda s, d: queued.append(s))
-    assert not wake(world.space.pk, lambda s, d: queued.append(s))
+    huey = settings.HUEY
+    huey.flush()
+    assert tasks.wake_space(world.space.pk)
+    assert not tasks.wake_space(world.space.pk)
     drain_space(world.space.pk)
-    assert wake(world.space.pk, lambda s, d: queued.append(s))
-    assert queued == [world.space.pk, world.space.pk]
+    assert tasks.wake_space(world.space.pk)
+    assert huey.pending_count() == 2
 
 
 def test_sweep_queues_spaces_with_due_work_and_free_lease(sandboxes: Sandboxes) -> None:
@@ -269,13 +268,12 @@ def test_sweep_queues_spaces_with_due_work_and_free_lease(sandboxes: Sandboxes) 
     for w in (busy, paused):
         w.receive_invoice(w.invoice())
     Space.objects.filter(pk=paused.space.pk).update(status=Space.Status.PAUSED)
-    queued: list[int] = []
-    assert sweep(lambda s, d: queued.append(s)) == [busy.space.pk]
+    assert worker.spaces_with_due_work() == [busy.space.pk]
     SpaceLease(busy.space.pk, "someone", 30).acquire()
-    assert sweep(lambda s, d: None) == []
+    assert worker.spaces_with_due_work() == []
     # Reconciliation due counts as work, paused or not (it is what resumes a space).
     Space.objects.filter(pk=paused.space.pk).update(reconcile_due_at=timezone.now())
-    assert sweep(lambda s, d: None) == [paused.space.pk]
+    assert worker.spaces_with_due_work() == [paused.space.pk]
 
 
 def test_a_crashed_workers_running_item_is_run_again_after_its_lease(world: World) -> None:
@@ -384,13 +382,11 @@ def test_the_open_items_index_covers_exactly_the_open_states() -> None:
 def test_next_due_item_uses_the_partial_indexes(world: World) -> None:
     from django.db import connection
 
-    from cobot_sevdesk.ledger.intake import open_items, recheck_items
-
     for items, index in (
-        (open_items, "ledger_open_by_space"),
-        (recheck_items, "ledger_recheck_by_space"),
+        (world.space.items.open, "ledger_open_by_space"),
+        (world.space.items.to_recheck, "ledger_recheck_by_space"),
     ):
-        query = items(world.space).order_by("id")[:1]
+        query = items().order_by("id")[:1]
         sql, params = query.query.sql_with_params()
         with connection.cursor() as cursor:
             plan = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN "

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from cobot_sevdesk.ledger import intake as ledger
 from cobot_sevdesk.ledger.models import LedgerItem, Space, SpaceAdmin
 from cobot_sevdesk.sandbox.control import Sandboxes
 from tests.web.conftest import cobot_login, two_space_admin
@@ -133,7 +132,7 @@ def test_booking_code_check_shows_matches_and_gaps(oauth: Sandboxes, sevdesk_tok
 def test_another_spaces_admin_gets_404_everywhere(oauth: Sandboxes, sevdesk_token: str) -> None:
     connected_admin(oauth, sevdesk_token)
     space = Space.objects.get(subdomain="co-up")
-    item, _ = ledger.ensure_item(space, "invoice", "abc", label="RE-1")
+    item, _ = LedgerItem.record(space, "invoice", "abc", source="webhook", label="RE-1")
     LedgerItem.objects.filter(pk=item.pk).update(state="failed")
 
     stranger = oauth.cobot.add_user("eve@example.org", "Eve")
@@ -185,7 +184,9 @@ def test_losing_admin_rights_in_cobot_revokes_access_at_next_login(
 def test_member_name_with_script_renders_as_text(oauth: Sandboxes, sevdesk_token: str) -> None:
     client = connected_admin(oauth, sevdesk_token)
     space = Space.objects.get(subdomain="co-up")
-    item, _ = ledger.ensure_item(space, "member", "m1", label="<script>alert(1)</script>")
+    item, _ = LedgerItem.record(
+        space, "member", "m1", source="webhook", label="<script>alert(1)</script>"
+    )
     LedgerItem.objects.filter(pk=item.pk).update(
         state="failed", last_error="<img src=x onerror=alert(2)>"
     )
@@ -202,7 +203,7 @@ def test_dashboard_filters_searches_and_retries(oauth: Sandboxes, sevdesk_token:
     client = connected_admin(oauth, sevdesk_token)
     space = Space.objects.get(subdomain="co-up")
     for n, state in enumerate(["synced", "failed", "failed", "mismatch"]):
-        item, _ = ledger.ensure_item(space, "invoice", f"inv{n}", label=f"RE-{n}")
+        item, _ = LedgerItem.record(space, "invoice", f"inv{n}", source="webhook", label=f"RE-{n}")
         LedgerItem.objects.filter(pk=item.pk).update(
             state=state, last_error="Booking account Parking missing" if state == "failed" else ""
         )

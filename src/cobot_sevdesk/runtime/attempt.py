@@ -1,31 +1,30 @@
-"""One attempt at one ledger item: run the right sync, record the outcome.
+"""One attempt at one ledger item: run its use case, then apply the retry policy's
+verdict (done, retry later, fail, or pause the space). The only caller of the use
+cases' item functions, and the only place a verdict is acted on.
 
-The caller must hold the space's lease (``worker.SpaceLease``): then nobody else
-touches this space's items, which keeps a member's contact ahead of its invoices and
-makes "running" unambiguous.
+The caller must hold the space's lease (``runtime.worker``): then nobody else touches
+this space's items, which keeps a member's contact ahead of its invoices and makes
+"running" unambiguous.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.utils import timezone
 
 from cobot_sevdesk.errors import AuthorizationError, SyncError
-from cobot_sevdesk.ledger.intake import note
-from cobot_sevdesk.ledger.models import LedgerEvent, LedgerItem, Space
-from cobot_sevdesk.messages import _, english, render, to_json
+from cobot_sevdesk.ledger.models import LedgerItem, Space
+from cobot_sevdesk.messages import _
 from cobot_sevdesk.metrics import ITEMS_FINISHED, SYNC_LATENCY
 from cobot_sevdesk.runtime.retry import RetryPolicy, Verdict, decide
 from cobot_sevdesk.sync import activities
 from cobot_sevdesk.sync.context import SpaceContext
-from cobot_sevdesk.sync.invoices import recheck_invoice, sync_invoice
+from cobot_sevdesk.sync.invoices import MemberFirst, recheck_invoice, sync_invoice
 from cobot_sevdesk.sync.members import sync_member
-from cobot_sevdesk.sync.outcome import Outcome, save_fields
+from cobot_sevdesk.sync.outcome import Outcome
 
 log = logging.getLogger(__name__)
 State = LedgerItem.State
@@ -43,13 +42,24 @@ def policy() -> RetryPolicy:
     )
 
 
+def internal_error(exc: Exception) -> SyncError:
+    """A bug of ours, said so: the item fails with a reason instead of crashing."""
+    return SyncError(
+        f"internal error: {type(exc).__name__}: {exc}",
+        admin_message=_(
+            "An internal error stopped this sync (%(error)s). It was logged; "
+            "please retry, and report it if it happens again."
+        )
+        % {"error": type(exc).__name__},
+    )
+
+
 @dataclass
-class Engine:
+class Runner:
     """Runs attempts for one space with one context (clients, caches, throttle)."""
 
     ctx: SpaceContext
     retry_policy: RetryPolicy = field(default_factory=policy)
-    depth: int = 0
 
     @property
     def space(self) -> Space:
@@ -57,124 +67,68 @@ class Engine:
 
     def run(self, item: LedgerItem) -> str:
         """One attempt at ``item``; returns its state afterwards. Raises ``SpacePaused``
-        when the space had to be paused (its token was refused)."""
+        when the space had to be paused (a token was refused)."""
         with activities.in_space_language(self.space):
-            if item.recheck and item.state in (State.SYNCED, State.MISMATCH):
+            if item.recheck and item.state in LedgerItem.SENT_STATES:
                 return self._recheck(item)
             if item.is_final:
                 return item.state  # finished: running it again changes nothing
-            return self._attempt(item)
+            return self._attempt(item, nested=False)
 
-    def _attempt(self, item: LedgerItem) -> str:
-        previous = item.state
-        save_fields(item, state=State.RUNNING, attempts=item.attempts + 1, recheck=False)
-        if previous in (State.AMBIGUOUS, State.RUNNING):
-            note(
-                item,
-                LedgerEvent.Kind.ATTEMPT,
-                _(
-                    "Attempt %(n)s; the last one may have reached sevDesk, "
-                    "so sevDesk is checked first."
-                )
-                % {"n": item.attempts},
-            )
+    # ------------------------------------------------------------------ attempts
+    def _attempt(self, item: LedgerItem, *, nested: bool) -> str:
+        item.start_attempt()
         try:
-            outcome = self._dispatch(item)
-        except AuthorizationError as exc:
-            # Not the item's fault: undo the attempt and pause the whole space.
-            save_fields(
-                item, state=State.PENDING, attempts=max(item.attempts - 1, 0), next_attempt_at=None
-            )
-            self._pause(exc)
-            raise SpacePaused(str(exc)) from exc
+            outcome = self._use_case(item, nested=nested)
         except SpacePaused:
-            save_fields(
-                item, state=State.PENDING, attempts=max(item.attempts - 1, 0), next_attempt_at=None
-            )
+            item.undo_attempt()
             raise
         except SyncError as exc:
-            return self._failed_attempt(item, exc)
+            return self._after_error(item, exc)
         except Exception as exc:
             log.exception(
-                "unexpected error syncing %s %s of %s",
-                item.kind,
-                item.cobot_id,
-                self.space.subdomain,
+                "unexpected error syncing %s %s of %s", item.kind, item.cobot_id, self.space
             )
-            error = SyncError(
-                f"internal error: {type(exc).__name__}: {exc}",
-                admin_message=_(
-                    "An internal error stopped this sync (%(error)s). It was logged; "
-                    "please retry, and report it if it happens again."
-                )
-                % {"error": type(exc).__name__},
-            )
-            return self._failed_attempt(item, error)
+            return self._after_error(item, internal_error(exc))
         return self._finish(item, outcome)
 
-    def _dispatch(self, item: LedgerItem) -> Outcome:
+    def _use_case(self, item: LedgerItem, *, nested: bool) -> Outcome:
         if item.kind == LedgerItem.Kind.MEMBER:
             return sync_member(self.ctx, item)
-        return sync_invoice(self.ctx, item, run_dependency=self._run_dependency)
-
-    def _run_dependency(self, dependency: LedgerItem) -> None:
-        if self.depth > 0:
-            return  # dependencies do not nest
-        Engine(self.ctx, self.retry_policy, depth=self.depth + 1).run(dependency)
+        try:
+            return sync_invoice(self.ctx, item)
+        except MemberFirst as first:
+            # Webhooks out of order: the member's contact must exist first. It is
+            # synced now, in this turn (dependencies do not nest), then the invoice
+            # goes on with the invoice already fetched.
+            if not nested:
+                self._attempt(first.member, nested=True)
+                first.member.refresh_from_db()
+            return sync_invoice(self.ctx, item, invoice=first.invoice, member_tried=True)
 
     def _finish(self, item: LedgerItem, outcome: Outcome) -> str:
-        now = timezone.now()
-        save_fields(
-            item,
-            **outcome.fields,
-            state=outcome.state,
-            next_attempt_at=None,
-            last_error="",
-            last_error_message=None,
-            error_code="",
-            failure_reported=False,
-            finished_at=now,
-        )
-        note(item, LedgerEvent.Kind.DONE, outcome.message)
+        item.finish(outcome.state, outcome.message, **outcome.fields)
         ITEMS_FINISHED.labels(item.kind, outcome.state).inc()
-        SYNC_LATENCY.labels(item.kind).observe((now - item.created_at).total_seconds())
+        assert item.finished_at is not None
+        SYNC_LATENCY.labels(item.kind).observe((item.finished_at - item.created_at).total_seconds())
         return outcome.state
 
-    def _failed_attempt(self, item: LedgerItem, error: SyncError) -> str:
+    def _after_error(self, item: LedgerItem, error: SyncError) -> str:
         decision = decide(error, item.attempts, self.retry_policy)
-        code = getattr(error, "code", "error")
+        if decision.verdict == Verdict.PAUSE_SPACE and isinstance(error, AuthorizationError):
+            # Not the item's fault: the attempt does not count, and the space waits.
+            item.undo_attempt()
+            self._pause(error)
         if decision.verdict in (Verdict.RETRY, Verdict.RETRY_AMBIGUOUS):
             assert decision.delay is not None
-            when = timezone.now() + dt.timedelta(seconds=decision.delay)
-            state = (
-                State.AMBIGUOUS if decision.verdict == Verdict.RETRY_AMBIGUOUS else State.RETRY_WAIT
+            item.wait(
+                error.admin_message,
+                error.code,
+                decision.delay,
+                ambiguous=decision.verdict == Verdict.RETRY_AMBIGUOUS,
             )
-            save_fields(
-                item,
-                state=state,
-                next_attempt_at=when,
-                last_error=english(error.admin_message),
-                last_error_message=to_json(error.admin_message),
-                error_code=code,
-            )
-            note(
-                item,
-                LedgerEvent.Kind.RETRY,
-                _("%(error)s Trying again in %(seconds)s s.")
-                % {"error": error.admin_message, "seconds": round(decision.delay)},
-            )
-            return state
-        now = timezone.now()
-        save_fields(
-            item,
-            state=State.FAILED,
-            next_attempt_at=None,
-            last_error=english(error.admin_message),
-            last_error_message=to_json(error.admin_message),
-            error_code=code,
-            finished_at=now,
-        )
-        note(item, LedgerEvent.Kind.FAILED, error.admin_message)
+            return item.state
+        item.fail(error.admin_message, error.code)
         ITEMS_FINISHED.labels(item.kind, State.FAILED).inc()
         log.info("%s %s of %s failed: %s", item.kind, item.cobot_id, self.space.subdomain, error)
         self._report_failure(item, error)
@@ -185,65 +139,43 @@ class Engine:
         if item.failure_reported:
             return
         try:
-            if activities.post(
-                self.ctx, activities.failure(item, render(error.admin_message)), level="ERROR"
-            ):
-                save_fields(item, failure_reported=True)
+            text = activities.failure(item, error.admin_message)
+            if activities.post(self.ctx, text, level="ERROR"):
+                item.update(failure_reported=True)
         except AuthorizationError as exc:
             self._pause(exc)
-            raise SpacePaused(str(exc)) from exc
 
+    # ------------------------------------------------------------------ re-checks
     def _recheck(self, item: LedgerItem) -> str:
-        save_fields(item, recheck=False)
         try:
             message = recheck_invoice(self.ctx, item)
-        except AuthorizationError as exc:
-            save_fields(item, recheck=True)
-            self._pause(exc)
-            raise SpacePaused(str(exc)) from exc
         except SyncError as exc:
             decision = decide(exc, 1, self.retry_policy)
-            if decision.delay is not None:
-                later = timezone.now() + dt.timedelta(seconds=decision.delay)
-                save_fields(item, recheck=True, next_attempt_at=later)
-            note(
-                item,
-                LedgerEvent.Kind.WARNING,
+            if isinstance(exc, AuthorizationError):
+                self._pause(exc)
+            item.recheck_later(
+                decision.delay,
                 _("Could not check the update: %(error)s") % {"error": exc.admin_message},
             )
             return item.state
-        save_fields(item, next_attempt_at=None)
-        note(item, LedgerEvent.Kind.NOTE, message)
+        item.end_recheck(message)
         return item.state
 
+    # ------------------------------------------------------------------ pausing
     def _pause(self, error: AuthorizationError) -> None:
-        pause_space(self.ctx, error)
-
-
-def pause_space(ctx: SpaceContext, error: AuthorizationError) -> None:
-    """Stop all work for the space until its token works again (checked periodically
-    and when the admin saves new settings)."""
-    space = ctx.space
-    reason = (
-        Space.PauseReason.SEVDESK_AUTH
-        if error.service == "sevDesk"
-        else Space.PauseReason.COBOT_AUTH
-    )
-    updated = Space.objects.filter(pk=space.pk, status=Space.Status.ACTIVE).update(
-        status=Space.Status.PAUSED,
-        pause_reason=reason,
-        pause_message=english(error.admin_message),
-        paused_at=timezone.now(),
-        sevdesk_token_ok=False
-        if reason == Space.PauseReason.SEVDESK_AUTH
-        else space.sevdesk_token_ok,
-        cobot_token_ok=False if reason == Space.PauseReason.COBOT_AUTH else space.cobot_token_ok,
-    )
-    space.refresh_from_db()
-    log.warning("paused %s: %s", space.subdomain, error)
-    if updated and reason == Space.PauseReason.SEVDESK_AUTH:
-        # Cobot still works, so the admin hears about it where they are.
-        with contextlib.suppress(AuthorizationError):
-            activities.post(
-                ctx, activities.space_paused(render(error.admin_message)), level="ERROR"
-            )
+        """Stop all work for the space until its token works again (checked
+        periodically and when the admin saves new settings). Raises ``SpacePaused``."""
+        reason = (
+            Space.PauseReason.SEVDESK_AUTH
+            if error.service == "sevDesk"
+            else Space.PauseReason.COBOT_AUTH
+        )
+        if self.space.pause(reason, error.admin_message):
+            log.warning("paused %s: %s", self.space.subdomain, error)
+            if reason == Space.PauseReason.SEVDESK_AUTH:
+                # Cobot still works, so the admin hears about it where they are.
+                with contextlib.suppress(AuthorizationError):
+                    activities.post(
+                        self.ctx, activities.space_paused(error.admin_message), level="ERROR"
+                    )
+        raise SpacePaused(str(error))

@@ -10,9 +10,12 @@ go and, if work is left, queues itself again behind everyone else: a space with 
 A worker that dies mid-item leaves the item "running" and its lease runs out; the
 next holder finds the item due and re-runs it, reading back before it writes.
 
-``sweep`` runs every ``SWEEP_INTERVAL`` in every worker process. It re-queues spaces
-with due work whose lease is free, so a lost queue message or a crashed worker delays
-work by one sweep, never loses it.
+``spaces_with_due_work`` is what the periodic sweep (``runtime.tasks.sweep``) queues:
+spaces with due work whose lease is free, so a lost queue message or a crashed worker
+delays work by one sweep, never loses it.
+
+A crash in a space's housekeeping (a bug, not an API error) is logged, recorded where
+the admin sees it and pushed back by one interval; the space's items still go through.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -33,13 +36,12 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from cobot_sevdesk.errors import SyncError
-from cobot_sevdesk.ledger import intake as ledger
 from cobot_sevdesk.ledger.models import Backfill, LedgerItem, Space
-from cobot_sevdesk.runtime.attempt import Engine, SpacePaused
+from cobot_sevdesk.runtime.attempt import Runner, SpacePaused, internal_error
 from cobot_sevdesk.runtime.throttle import CobotThrottle
 from cobot_sevdesk.sync import backfill
 from cobot_sevdesk.sync.context import SpaceContext
-from cobot_sevdesk.sync.reconcile import reconcile
+from cobot_sevdesk.sync.reconcile import reconcile, reconcile_crashed
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +53,6 @@ MAX_TRANSIENT_STREAK = 3
 
 #: A next turn due within this many seconds is queued at once (see ``drain_space``).
 THROTTLE_WAIT_IN_TURN = 2.0
-
-Enqueue = Callable[[int, float], None]
 
 
 def owner_id() -> str:
@@ -123,12 +123,12 @@ class DrainResult:
     more: bool = False
     #: When the space has work next (a retry or throttle wait), if known.
     next_due: dt.datetime | None = None
+    #: Queue the next turn in this many seconds (None: the sweep will, if need be).
+    requeue_in: float | None = None
 
 
-def drain_space(
-    space_id: int, *, enqueue: Enqueue | None = None, slice_seconds: float | None = None
-) -> DrainResult:
-    """One turn at a space. ``enqueue(space_id, delay)`` queues the next turn."""
+def drain_space(space_id: int, *, slice_seconds: float | None = None) -> DrainResult:
+    """One turn at a space; the result says when to queue the next one."""
     lease = SpaceLease(space_id, owner_id(), settings.SYNC_LEASE_SECONDS)
     if not lease.acquire():
         return DrainResult(acquired=False)
@@ -156,15 +156,15 @@ def drain_space(
     turn = next_turn(space_id)
     follow_up = turn.at if turn is not None else None
     result.next_due = follow_up
-    if turn is not None and enqueue is not None:
+    if turn is not None:
         delay = max((turn.at - timezone.now()).total_seconds(), 0.0)
         if delay <= 0 or (delay <= THROTTLE_WAIT_IN_TURN and turn.throttled):
             # Items are due and at most the Cobot throttle holds them back for a moment:
             # queue the next turn now; it waits for the exact slot itself, instead of
             # losing up to a second to the queue's scheduler.
-            enqueue(space_id, 0.0)
+            result.requeue_in = 0.0
         elif delay <= settings.SWEEP_INTERVAL:  # later than that, the sweep will do it
-            enqueue(space_id, delay)
+            result.requeue_in = delay
     result.more = follow_up is not None and follow_up <= timezone.now()
     return result
 
@@ -173,18 +173,24 @@ def _housekeeping(ctx: SpaceContext) -> None:
     space = ctx.space
     now = timezone.now()
     if space.reconcile_due_at is None or space.reconcile_due_at <= now:
-        with contextlib.suppress(SpacePaused):
+        try:
             reconcile(ctx)
+        except Exception as exc:
+            log.exception("the periodic check of %s crashed", space.subdomain)
+            reconcile_crashed(space, internal_error(exc).admin_message)
         space.refresh_from_db()
     if space.status != Space.Status.ACTIVE:
         return
-    running = backfill.active_backfill(space.pk)
-    if running is not None:
+    running = Backfill.active_for(space.pk)
+    if running is not None and running.ready(now):
         # One page per turn, so a long backfill shares the space with live work.
         try:
             backfill.step(ctx, running)
         except SyncError as exc:
             log.warning("backfill %s of %s: %s", running.pk, space.subdomain, exc)
+        except Exception as exc:
+            log.exception("backfill %s of %s crashed", running.pk, space.subdomain)
+            running.stalled(internal_error(exc).admin_message, retry_in=settings.SWEEP_INTERVAL)
 
 
 def _work(
@@ -194,17 +200,17 @@ def _work(
     lost: threading.Event,
     slice_seconds: float,
 ) -> None:
-    engine = Engine(ctx)
+    runner = Runner(ctx)
     deadline = time.monotonic() + slice_seconds
     streak = 0
     while not stop_requested.is_set() and not lost.is_set() and time.monotonic() < deadline:
         if throttle.delay() > deadline - time.monotonic():
             break  # the next Cobot call is beyond this turn; give the worker back
-        item = ledger.next_due_item(ctx.space)
+        item = ctx.space.items.next_due()
         if item is None:
             break
         try:
-            state = engine.run(item)
+            state = runner.run(item)
         except SpacePaused:
             break
         result.processed += 1
@@ -233,10 +239,11 @@ def next_turn(space_id: int) -> NextTurn | None:
     if space is None or not space.is_processing:
         return None
     now = timezone.now()
-    if backfill.active_backfill(space_id) is not None:
-        return NextTurn(now)
+    running = Backfill.active_for(space_id)
+    if running is not None:
+        return NextTurn(running.not_before or now)
     times = []
-    for query in (ledger.open_items(space), ledger.recheck_items(space)):
+    for query in (space.items.open(), space.items.to_recheck()):
         if query.filter(next_attempt_at__isnull=True).exists():
             return NextTurn(now)
         times.append(
@@ -253,34 +260,14 @@ def next_turn(space_id: int) -> NextTurn | None:
     return NextTurn(earliest)
 
 
-_WAKE_PENDING_SQL = f"SELECT wake_pending FROM {Space._meta.db_table} WHERE id = %s"  # noqa: S608 (no input)
-
-
-def wake(space_id: int, enqueue: Enqueue) -> bool:
-    """New work arrived: queue a turn unless one is already queued.
-
-    Called after the work was recorded. The flag is read first and only flipped when
-    it is down, so a burst of webhooks costs one write each, not two; a turn that
-    clears the flag afterwards checks for due work itself (see ``drain_space``)."""
-    with connection.cursor() as cursor:  # the webhook hot path: no ORM query building
-        cursor.execute(_WAKE_PENDING_SQL, [space_id])
-        row = cursor.fetchone()
-    if row is None or row[0]:
-        return False
-    if Space.objects.filter(pk=space_id, wake_pending=False).update(wake_pending=True):
-        enqueue(space_id, 0.0)
-        return True
-    return False
-
-
-def sweep(enqueue: Enqueue) -> list[int]:
-    """Queue a turn for every space with due work and a free lease; also claims
-    reconciliations that are due. Safe to run in many processes at once."""
+def spaces_with_due_work() -> list[int]:
+    """Spaces with due work (items, a reconciliation, a backfill) and a free lease.
+    Safe to call in many processes at once."""
     now = timezone.now()
-    work = LedgerItem.objects.filter(ledger.due_now(now), space=OuterRef("pk"))
+    work = LedgerItem.objects.due(now).filter(space=OuterRef("pk"))
     open_due = work.filter(state__in=LedgerItem.OPEN_STATES)
     recheck_due = work.filter(recheck=True)
-    active_backfills = Backfill.objects.filter(space=OuterRef("pk"), state__in=backfill.ACTIVE)
+    active_backfills = Backfill.objects.filter(space=OuterRef("pk"), state__in=Backfill.ACTIVE)
     candidates = (
         Space.objects.exclude(status=Space.Status.DISCONNECTED)
         .exclude(cobot_token_encrypted="")
@@ -296,8 +283,4 @@ def sweep(enqueue: Enqueue) -> list[int]:
         )
         .values_list("pk", flat=True)
     )
-    queued = []
-    for space_id in candidates:
-        enqueue(space_id, 0.0)
-        queued.append(space_id)
-    return queued
+    return list(candidates)

@@ -1,6 +1,8 @@
 """Messages posted to the space's Cobot activity feed, in the space's language.
 
-Posting is best effort: a failure to post is logged and never fails the sync.
+Each text is rendered when it is made, so make it inside ``in_space_language`` (the
+runtime runs every attempt in it). Parameters are escaped: Cobot shows the text as
+HTML. Posting is best effort: a failure to post is logged and never fails the sync.
 """
 
 from __future__ import annotations
@@ -11,10 +13,10 @@ from html import escape
 from django.conf import settings
 from django.urls import reverse
 from django.utils import translation
-from django.utils.translation import gettext as _
 
 from cobot_sevdesk.errors import AuthorizationError, SyncError
 from cobot_sevdesk.ledger.models import LedgerItem, Space
+from cobot_sevdesk.messages import Text, _, render
 from cobot_sevdesk.sync.context import SpaceContext
 
 log = logging.getLogger(__name__)
@@ -41,36 +43,51 @@ def in_space_language(space: Space) -> translation.override:
 
 
 def contact_created(member_name: str, contact_name: str, number: str) -> str:
-    return _(
-        "sevDesk: created the contact %(contact)s with customer number %(number)s for the "
-        "member %(member)s. The number was written to the member's profile."
-    ) % {"contact": escape(contact_name), "number": escape(number), "member": escape(member_name)}
+    return (
+        _(
+            "sevDesk: created the contact %(contact)s with customer number %(number)s for the "
+            "member %(member)s. The number was written to the member's profile."
+        )
+        % {"contact": escape(contact_name), "number": escape(number), "member": escape(member_name)}
+    ).render()
 
 
 def contact_linked(member_name: str, number: str) -> str:
-    return _(
-        "sevDesk: the member %(member)s was linked to the existing sevDesk contact with "
-        "customer number %(number)s."
-    ) % {"member": escape(member_name), "number": escape(number)}
+    return (
+        _(
+            "sevDesk: the member %(member)s was linked to the existing sevDesk contact with "
+            "customer number %(number)s."
+        )
+        % {"member": escape(member_name), "number": escape(number)}
+    ).render()
 
 
-def failure(item: LedgerItem, reason: str) -> str:
-    return _('%(reason)s <a href="%(link)s">Details and retry</a>') % {
-        "reason": escape(reason),
-        "link": escape(item_link(item)),
-    }
+def failure(item: LedgerItem, reason: Text) -> str:
+    return (
+        _('%(reason)s <a href="%(link)s">Details and retry</a>')
+        % {
+            "reason": escape(render(reason)),
+            "link": escape(item_link(item)),
+        }
+    ).render()
 
 
 def invoice_changed(item: LedgerItem) -> str:
-    return _(
-        "sevDesk: invoice %(number)s was changed in Cobot after it was sent to sevDesk. "
-        "sevDesk was not changed; please correct the receipt there by hand. "
-        '<a href="%(link)s">Details</a>'
-    ) % {"number": escape(item.label), "link": escape(item_link(item))}
+    return (
+        _(
+            "sevDesk: invoice %(number)s was changed in Cobot after it was sent to sevDesk. "
+            "sevDesk was not changed; please correct the receipt there by hand. "
+            '<a href="%(link)s">Details</a>'
+        )
+        % {"number": escape(item.label), "link": escape(item_link(item))}
+    ).render()
 
 
-def space_paused(reason: str) -> str:
-    return _(
-        "sevDesk sync is paused: %(reason)s Enter a valid sevDesk API token in the add-on's "
-        "settings; syncing resumes by itself, and nothing is lost."
-    ) % {"reason": escape(reason)}
+def space_paused(reason: Text) -> str:
+    return (
+        _(
+            "sevDesk sync is paused: %(reason)s Enter a valid sevDesk API token in the add-on's "
+            "settings; syncing resumes by itself, and nothing is lost."
+        )
+        % {"reason": escape(render(reason))}
+    ).render()

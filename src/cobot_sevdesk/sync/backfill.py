@@ -12,30 +12,19 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.utils import timezone
-
 from cobot_sevdesk.errors import SyncError
-from cobot_sevdesk.ledger import intake as ledger
 from cobot_sevdesk.ledger.models import Backfill, LedgerItem
-from cobot_sevdesk.messages import render
 from cobot_sevdesk.sync.context import SpaceContext
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 200
 PREVIEW_LIMIT = 500
-ACTIVE = (Backfill.State.QUEUED, Backfill.State.RUNNING)
-
-
-def active_backfill(space_id: int) -> Backfill | None:
-    return Backfill.objects.filter(space_id=space_id, state__in=ACTIVE).order_by("id").first()
 
 
 def step(ctx: SpaceContext, backfill: Backfill) -> bool:
     """List one page; returns True while there is more to list."""
     space = ctx.space
-    if backfill.state == Backfill.State.QUEUED:
-        backfill.state = Backfill.State.RUNNING
-        backfill.save(update_fields=["state", "updated_at"])
+    backfill.start()
     try:
         page = ctx.cobot.list_invoices_page(
             space.api2_id,
@@ -47,8 +36,7 @@ def step(ctx: SpaceContext, backfill: Backfill) -> bool:
     except SyncError as exc:
         # A transient failure leaves the backfill where it was: the next turn retries
         # the same page. A refused token pauses the space through the sync as usual.
-        backfill.error = render(exc.admin_message)
-        backfill.save(update_fields=["error", "updated_at"])
+        backfill.stalled(exc.admin_message)
         raise
     known = set(
         space.items.filter(
@@ -74,7 +62,7 @@ def step(ctx: SpaceContext, backfill: Backfill) -> bool:
                     }
                 )
             continue
-        _item, created = ledger.ensure_item(
+        _item, created = LedgerItem.record(
             space,
             LedgerItem.Kind.INVOICE,
             invoice.id,
@@ -86,13 +74,12 @@ def step(ctx: SpaceContext, backfill: Backfill) -> bool:
     backfill.preview = preview
     backfill.total_pages = page.total_pages
     backfill.next_page += 1
-    backfill.error = ""
+    backfill.stepped()
     more = page.has_next and backfill.next_page <= page.total_pages
     if not more:
         if backfill.include_members and not backfill.dry_run:
             backfill.members_added = _members(ctx, backfill)
-        backfill.state = Backfill.State.DONE
-        backfill.finished_at = timezone.now()
+        backfill.complete()
     backfill.save()
     return more
 
@@ -106,7 +93,7 @@ def _members(ctx: SpaceContext, backfill: Backfill) -> int:
             or not backfill.start_date <= member.confirmed_at <= backfill.end_date
         ):
             continue
-        _item, created = ledger.ensure_item(
+        _item, created = LedgerItem.record(
             ctx.space,
             LedgerItem.Kind.MEMBER,
             member.id,
@@ -115,16 +102,3 @@ def _members(ctx: SpaceContext, backfill: Backfill) -> int:
         )
         added += created
     return added
-
-
-def cancel(backfill: Backfill) -> None:
-    """Stop listing. Items already added still sync."""
-    Backfill.objects.filter(pk=backfill.pk, state__in=ACTIVE).update(
-        state=Backfill.State.CANCELED, finished_at=timezone.now()
-    )
-
-
-def resume(backfill: Backfill) -> None:
-    Backfill.objects.filter(
-        pk=backfill.pk, state__in=(Backfill.State.CANCELED, Backfill.State.FAILED)
-    ).update(state=Backfill.State.QUEUED, finished_at=None)

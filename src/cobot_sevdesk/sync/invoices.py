@@ -20,20 +20,18 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
 
 from django.utils import timezone
 
 from cobot_sevdesk.cobot.models import Invoice
 from cobot_sevdesk.errors import BusinessRuleError, NotFound, PermanentError, TransientError
-from cobot_sevdesk.ledger.intake import ensure_item
 from cobot_sevdesk.ledger.models import ContactLink, LedgerItem
 from cobot_sevdesk.messages import Message, Text, _, english, join
 from cobot_sevdesk.sevdesk.models import BookingAccount, Voucher
 from cobot_sevdesk.sync import activities
 from cobot_sevdesk.sync.context import SpaceContext
 from cobot_sevdesk.sync.members import remember_contact
-from cobot_sevdesk.sync.outcome import Outcome, mark_step, save_fields, warn
+from cobot_sevdesk.sync.outcome import Outcome
 from cobot_sevdesk.sync.rules import mapping
 from cobot_sevdesk.sync.rules.money import cents, receipt_amounts
 from cobot_sevdesk.sync.rules.taxes import TaxCase, TaxLine, check_accounts, choose_tax_rule
@@ -42,24 +40,41 @@ log = logging.getLogger(__name__)
 State = LedgerItem.State
 MISMATCH_TAG = "Mismatch"
 
-#: Runs a dependency's ledger item to its end (or to a retry) within the caller's turn.
-RunDependency = Callable[[LedgerItem], None]
+
+class MemberFirst(Exception):
+    """The invoice's member has work due that must come first (its contact).
+
+    Raised before anything is written; the runtime syncs ``member`` and calls
+    ``sync_invoice`` again with ``invoice`` (no second fetch) and ``member_tried``.
+    """
+
+    def __init__(self, member: LedgerItem, invoice: Invoice) -> None:
+        super().__init__(f"member {member.cobot_id} first")
+        self.member = member
+        self.invoice = invoice
 
 
-def sync_invoice(ctx: SpaceContext, item: LedgerItem, *, run_dependency: RunDependency) -> Outcome:
-    try:
-        invoice = ctx.cobot.get_invoice(item.cobot_id)
-    except NotFound:
-        return Outcome(State.SKIPPED, _("The invoice no longer exists in Cobot."))
-    save_fields(
-        item,
+def sync_invoice(
+    ctx: SpaceContext,
+    item: LedgerItem,
+    *,
+    invoice: Invoice | None = None,
+    member_tried: bool = False,
+) -> Outcome:
+    """Make the item's invoice a sevDesk receipt (or find the one that exists)."""
+    if invoice is None:
+        try:
+            invoice = ctx.cobot.get_invoice(item.cobot_id)
+        except NotFound:
+            return Outcome(State.SKIPPED, _("The invoice no longer exists in Cobot."))
+    item.update(
         label=invoice.number[:200],
         amount=cents(invoice.total.gross),
         currency=invoice.currency,
         customer_number=invoice.customer_number or "",
     )
     if item.sevdesk_voucher_id is None:
-        sync_member_first(ctx, item, invoice, run_dependency)
+        member_first(ctx, invoice, tried=member_tried)
         plan = plan_receipt(ctx, item, invoice)
         voucher = find_existing_receipt(ctx, invoice)
         if voucher is None:
@@ -70,8 +85,7 @@ def sync_invoice(ctx: SpaceContext, item: LedgerItem, *, run_dependency: RunDepe
                 # because one of them is gone, say so in our plain words.
                 plan_receipt(ctx, item, invoice, refresh=True)
                 raise
-        save_fields(
-            item,
+        item.update(
             sevdesk_voucher_id=voucher.id,
             sevdesk_contact_id=voucher.supplier_id,
             progress={**item.progress, "mismatch": voucher.supplier_id is None},
@@ -80,7 +94,7 @@ def sync_invoice(ctx: SpaceContext, item: LedgerItem, *, run_dependency: RunDepe
     if mismatch and not item.progress.get("tagged"):
         assert item.sevdesk_voucher_id is not None
         ctx.sevdesk.tag_voucher(item.sevdesk_voucher_id, MISMATCH_TAG)
-        mark_step(item, "tagged")
+        item.mark_step("tagged")
     # What the receipt was made from, to tell a later update that matters from one
     # that does not (see ``recheck_invoice``).
     made_from: dict[str, object] = {"fingerprint": mapping.invoice_fingerprint(invoice)}
@@ -239,22 +253,19 @@ def contact_for_invoice(ctx: SpaceContext, item: LedgerItem, invoice: Invoice) -
     return None
 
 
-def sync_member_first(
-    ctx: SpaceContext, item: LedgerItem, invoice: Invoice, run: RunDependency
-) -> None:
+def member_first(ctx: SpaceContext, invoice: Invoice, *, tried: bool) -> None:
     """Out-of-order webhooks: an invoice can arrive before its member's contact exists.
-    The member is synced first (within this turn), so the receipt finds its contact."""
+    The member goes first (``MemberFirst``), so the receipt finds its contact; while
+    the member waits for a retry, so does the invoice."""
     if invoice.debitor_type != "memberships" or not invoice.debitor_id:
         return
-    member, _created = ensure_item(
+    member, _created = LedgerItem.record(
         ctx.space, LedgerItem.Kind.MEMBER, invoice.debitor_id, source=LedgerItem.Source.DEPENDENCY
     )
-    if member.state in LedgerItem.OPEN_STATES and (
-        member.next_attempt_at is None or member.next_attempt_at <= timezone.now()
-    ):
-        run(member)
-        member.refresh_from_db()
-    if member.state in LedgerItem.OPEN_STATES:
+    due = member.next_attempt_at is None or member.next_attempt_at <= timezone.now()
+    if member.is_open and due and not tried:
+        raise MemberFirst(member, invoice)
+    if member.is_open:
         wait = (
             (member.next_attempt_at - timezone.now()).total_seconds()
             if member.next_attempt_at
@@ -328,12 +339,11 @@ def recheck_invoice(ctx: SpaceContext, item: LedgerItem) -> Text:
         )
     with activities.in_space_language(ctx.space):
         activities.post(ctx, activities.invoice_changed(item), level="WARN")
-    warn(
-        item,
+    item.warn(
         _(
             "Changed in Cobot after it was sent to sevDesk. sevDesk was not changed; a warning "
             "was posted in Cobot."
         ),
     )
-    save_fields(item, fingerprint=fingerprint)
+    item.update(fingerprint=fingerprint)
     return _("Change detected and reported.")

@@ -26,7 +26,7 @@ from cobot_sevdesk.messages import _
 from cobot_sevdesk.sevdesk.models import Contact
 from cobot_sevdesk.sync import activities
 from cobot_sevdesk.sync.context import SpaceContext
-from cobot_sevdesk.sync.outcome import Outcome, mark_step, save_fields, warn
+from cobot_sevdesk.sync.outcome import Outcome
 from cobot_sevdesk.sync.rules import mapping
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ def sync_member(ctx: SpaceContext, item: LedgerItem) -> Outcome:
         member = ctx.cobot.get_membership(item.cobot_id)
     except NotFound:
         return Outcome(State.SKIPPED, _("The membership no longer exists in Cobot."))
-    save_fields(item, label=(member.name or member.email or item.cobot_id)[:200])
+    item.update(label=(member.name or member.email or item.cobot_id)[:200])
     if member.confirmed_at is None:
         return Outcome(
             State.SKIPPED, _("Not confirmed yet; it syncs once the membership is confirmed.")
@@ -46,8 +46,7 @@ def sync_member(ctx: SpaceContext, item: LedgerItem) -> Outcome:
 
     if item.sevdesk_contact_id is None:
         contact, number, created = find_or_create_contact(ctx, item, member)
-        save_fields(
-            item,
+        item.update(
             sevdesk_contact_id=contact.id,
             customer_number=number,
             progress={**item.progress, "created": created},
@@ -64,7 +63,7 @@ def sync_member(ctx: SpaceContext, item: LedgerItem) -> Outcome:
     if not item.progress.get("written_back"):
         if member.customer_number != number:
             ctx.cobot.set_customer_number(member.id, number)
-        mark_step(item, "written_back")
+        item.mark_step("written_back")
     if not item.progress.get("announced"):
         name = member.address.company or member.name
         text = (
@@ -73,7 +72,7 @@ def sync_member(ctx: SpaceContext, item: LedgerItem) -> Outcome:
             else activities.contact_linked(member.name, number)
         )
         activities.post(ctx, text)
-        mark_step(item, "announced")
+        item.mark_step("announced")
     message = (
         _("Created sevDesk contact with customer number %(number)s.")
         if created
@@ -104,7 +103,7 @@ def find_or_create_contact(
         if found is not None:
             return found, intended, True
     number = _free_customer_number(ctx)
-    save_fields(item, progress={**item.progress, "intended_number": number})
+    item.mark_step("intended_number", number)
     contact = ctx.sevdesk.create_contact(mapping.contact_body(member, number))
     return contact, contact.customer_number or number, True
 
@@ -168,8 +167,7 @@ def add_address(ctx: SpaceContext, item: LedgerItem, member: Membership, contact
         return
     country = mapping.resolve_country(member.address, ctx.countries(), ctx.space.country_code)
     if country is None:
-        warn(
-            item,
+        item.warn(
             _("The member's country %(country)s is unknown to sevDesk; the address was not added.")
             % {"country": member.address.country},
         )
@@ -183,7 +181,7 @@ def add_address(ctx: SpaceContext, item: LedgerItem, member: Membership, contact
             ctx.sevdesk.create_contact_address(
                 mapping.address_body(contact_id, member.address, country)
             )
-    mark_step(item, "address")
+    item.mark_step("address")
 
 
 def add_emails(ctx: SpaceContext, item: LedgerItem, member: Membership, contact_id: int) -> None:
@@ -204,4 +202,4 @@ def add_emails(ctx: SpaceContext, item: LedgerItem, member: Membership, contact_
                 mapping.email_body(contact_id, email, billing=billing, main=position == 0)
             )
         done.append(email)
-        save_fields(item, progress={**item.progress, "emails": done})
+        item.mark_step("emails", done)

@@ -20,14 +20,14 @@ from django.conf import settings
 from django.utils import timezone
 
 from cobot_sevdesk.errors import AuthorizationError, SyncError
-from cobot_sevdesk.ledger import intake as ledger
 from cobot_sevdesk.ledger.models import LedgerItem, Space
-from cobot_sevdesk.messages import render
+from cobot_sevdesk.messages import Text, _, as_message
 from cobot_sevdesk.sync.context import SpaceContext
 from cobot_sevdesk.sync.subscriptions import ensure_subscriptions
 
 log = logging.getLogger(__name__)
 PAUSED_CHECK_INTERVAL = 60.0
+REFUSED = _("%(service)s refused our access token.")
 
 
 @dataclass
@@ -38,7 +38,7 @@ class ReconcileReport:
     subscriptions_created: list[str] = field(default_factory=list)
     invoices_added: int = 0
     members_added: int = 0
-    error: str = ""
+    error: Text | None = None
 
     @property
     def added(self) -> int:
@@ -57,40 +57,26 @@ def _probe(check: Callable[[], object]) -> bool | None:
 
 
 def check_health(ctx: SpaceContext, report: ReconcileReport) -> None:
+    """Probe both tokens. A space paused for a refused token resumes once both work;
+    an active space whose token is refused is paused."""
     space = ctx.space
     report.sevdesk_ok = _probe(ctx.sevdesk.bookkeeping_version)
     report.cobot_ok = _probe(ctx.cobot.list_subscriptions)
-    now = timezone.now()
-    updates: dict[str, object] = {"health_checked_at": now}
+    updates: dict[str, object] = {"health_checked_at": timezone.now()}
     if report.sevdesk_ok is not None:
         updates["sevdesk_token_ok"] = report.sevdesk_ok
     if report.cobot_ok is not None:
         updates["cobot_token_ok"] = report.cobot_ok
-    auth_paused = space.status == Space.Status.PAUSED and space.pause_reason in (
-        Space.PauseReason.SEVDESK_AUTH,
-        Space.PauseReason.COBOT_AUTH,
-    )
-    if auth_paused and report.sevdesk_ok and report.cobot_ok:
-        updates.update(
-            status=Space.Status.ACTIVE, pause_reason="", pause_message="", paused_at=None
-        )
-        report.resumed = True
-        log.info("resumed %s: both tokens work again", space.subdomain)
-    elif space.status == Space.Status.ACTIVE and (
-        report.sevdesk_ok is False or report.cobot_ok is False
-    ):
-        service = "sevDesk" if report.sevdesk_ok is False else "Cobot"
-        reason = (
-            Space.PauseReason.SEVDESK_AUTH if service == "sevDesk" else Space.PauseReason.COBOT_AUTH
-        )
-        updates.update(
-            status=Space.Status.PAUSED,
-            pause_reason=reason,
-            paused_at=now,
-            pause_message=f"{service} refused our access token.",
-        )
     Space.objects.filter(pk=space.pk).update(**updates)
     space.refresh_from_db()
+    if report.sevdesk_ok and report.cobot_ok:
+        report.resumed = space.resume(only=Space.AUTH_PAUSES)
+        if report.resumed:
+            log.info("resumed %s: both tokens work again", space.subdomain)
+    elif report.sevdesk_ok is False:
+        space.pause(Space.PauseReason.SEVDESK_AUTH, REFUSED % {"service": "sevDesk"})
+    elif report.cobot_ok is False:
+        space.pause(Space.PauseReason.COBOT_AUTH, REFUSED % {"service": "Cobot"})
 
 
 def reconcile(ctx: SpaceContext, *, today: dt.date | None = None) -> ReconcileReport:
@@ -106,7 +92,7 @@ def reconcile(ctx: SpaceContext, *, today: dt.date | None = None) -> ReconcileRe
         connected = timezone.localdate(space.connected_at) if space.connected_at else today
         start = max(connected, today - dt.timedelta(days=settings.RECONCILE_DAYS))
         for invoice in ctx.cobot.iter_invoices(space.api2_id, start, today):
-            _item, created = ledger.ensure_item(
+            _item, created = LedgerItem.record(
                 space,
                 LedgerItem.Kind.INVOICE,
                 invoice.id,
@@ -117,7 +103,7 @@ def reconcile(ctx: SpaceContext, *, today: dt.date | None = None) -> ReconcileRe
         for member in ctx.cobot.list_memberships():
             if member.confirmed_at is None or member.confirmed_at < connected:
                 continue
-            _item, created = ledger.ensure_item(
+            _item, created = LedgerItem.record(
                 space,
                 LedgerItem.Kind.MEMBER,
                 member.id,
@@ -126,18 +112,28 @@ def reconcile(ctx: SpaceContext, *, today: dt.date | None = None) -> ReconcileRe
             )
             report.members_added += created
     except SyncError as exc:
-        report.error = render(exc.admin_message)
+        report.error = exc.admin_message
         log.warning("reconciling %s: %s", space.subdomain, exc)
     finally:
-        # A paused space is checked often, so it resumes soon after its token works.
-        interval = settings.RECONCILE_INTERVAL
-        if space.status == Space.Status.PAUSED:
-            interval = min(interval, PAUSED_CHECK_INTERVAL)
-        Space.objects.filter(pk=space.pk).update(
-            last_reconciled_at=now,
-            last_reconcile_error=report.error,
-            reconcile_due_at=now + dt.timedelta(seconds=interval),
-        )
+        _checked(space, now, report.error)
     if report.added:
         log.info("reconciling %s added %s missing items", space.subdomain, report.added)
     return report
+
+
+def reconcile_crashed(space: Space, reason: Text) -> None:
+    """The check itself crashed (a bug): shown on the dashboard, tried again after the
+    usual interval, and the space's items go on meanwhile."""
+    _checked(space, timezone.now(), reason)
+
+
+def _checked(space: Space, now: dt.datetime, error: Text | None) -> None:
+    # A paused space is checked often, so it resumes soon after its token works.
+    interval = settings.RECONCILE_INTERVAL
+    if space.status == Space.Status.PAUSED:
+        interval = min(interval, PAUSED_CHECK_INTERVAL)
+    Space.objects.filter(pk=space.pk).update(
+        last_reconciled_at=now,
+        last_reconcile_error=as_message(error),
+        reconcile_due_at=now + dt.timedelta(seconds=interval),
+    )

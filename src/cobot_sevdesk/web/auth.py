@@ -19,7 +19,6 @@ from django.contrib.auth import login, logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -161,12 +160,10 @@ def connect_space(request: HttpRequest, subdomain: str) -> HttpResponse:
     space.name = chosen.name
     space.api2_id = chosen.api2_id or space.api2_id
     space.country_code = chosen.country_code or space.country_code
-    if space.status == Space.Status.DISCONNECTED:
-        space.status = Space.Status.ACTIVE
-    if space.pause_reason == Space.PauseReason.COBOT_AUTH and needs_token:
-        space.status, space.pause_reason, space.pause_message = Space.Status.ACTIVE, "", ""
-        space.reconcile_due_at = timezone.now()
     space.save()
+    space.reconnect()
+    if needs_token:
+        space.resume(only=(Space.PauseReason.COBOT_AUTH,))
     access.grant(request.user, space)
     if not space.sevdesk_token_encrypted:
         return redirect("web:settings", subdomain)

@@ -20,11 +20,9 @@ from django.views.decorators.http import require_POST
 
 from cobot_sevdesk.crypto import mask
 from cobot_sevdesk.errors import SyncError
-from cobot_sevdesk.ledger import intake as ledger
 from cobot_sevdesk.ledger.models import Backfill, LedgerItem, Space
 from cobot_sevdesk.messages import render as render_text
 from cobot_sevdesk.runtime.tasks import wake_space
-from cobot_sevdesk.sync import backfill as backfills
 from cobot_sevdesk.sync.context import SpaceContext, clear_caches
 from cobot_sevdesk.sync.rules.mapping import match_account
 from cobot_sevdesk.sync.subscriptions import ensure_subscriptions, remove_subscriptions
@@ -102,17 +100,11 @@ def _save_settings(request: HttpRequest, space: Space, data: dict[str, Any]) -> 
     now = timezone.now()
     if first_time:
         space.connected_at = now
-    if space.status == Space.Status.PAUSED and space.pause_reason == Space.PauseReason.SEVDESK_AUTH:
-        # The token works (the form checked it): resume at once.
-        space.status, space.pause_reason, space.pause_message, space.paused_at = (
-            Space.Status.ACTIVE,
-            "",
-            "",
-            None,
-        )
     if first_time:
         space.reconcile_due_at = now + dt.timedelta(minutes=5)
     space.save()
+    # The token works (the form checked it): a pause for a refused token ends now.
+    space.resume(only=(Space.PauseReason.SEVDESK_AUTH,))
     clear_caches()
     try:
         ensure_subscriptions(SpaceContext(space))
@@ -140,9 +132,7 @@ def disconnect(request: HttpRequest, space: Space) -> HttpResponse:
     except SyncError as exc:
         # Cobot switches the rest off by itself: we answer their webhooks with 410.
         log.warning("removing subscriptions of %s: %s", space.subdomain, exc)
-    space.sevdesk_token = ""
-    space.status = Space.Status.DISCONNECTED
-    space.save()
+    space.disconnect()
     forget_space(space)
     messages.success(
         request, _("Disconnected. Nothing more is sent to sevDesk; the sevDesk token was deleted.")
@@ -174,7 +164,7 @@ def dashboard(request: HttpRequest, space: Space) -> HttpResponse:
     page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
     counts = _counts(space)
     needs_admin = space.items.filter(state=State.FAILED).order_by("-updated_at")[:5]
-    running_backfill = backfills.active_backfill(space.pk)
+    running_backfill = Backfill.active_for(space.pk)
     last_backfill = running_backfill or space.backfills.order_by("-id").first()
     return render(
         request,
@@ -206,7 +196,7 @@ def item_detail(request: HttpRequest, space: Space, item_id: int) -> HttpRespons
 @require_POST
 def retry_item(request: HttpRequest, space: Space, item_id: int) -> HttpResponse:
     item = get_object_or_404(space.items, pk=item_id)
-    if ledger.retry(item):
+    if item.retry():
         wake_space(space.pk)
         messages.success(
             request,
@@ -218,7 +208,7 @@ def retry_item(request: HttpRequest, space: Space, item_id: int) -> HttpResponse
 @space_view
 @require_POST
 def retry_failed(request: HttpRequest, space: Space) -> HttpResponse:
-    count = ledger.retry_failed(space)
+    count = sum(item.retry() for item in space.items.filter(state=State.FAILED))
     if count:
         wake_space(space.pk)
     messages.success(request, _("%(count)s failed item(s) will be sent again.") % {"count": count})
@@ -234,7 +224,7 @@ def start_backfill(request: HttpRequest, space: Space) -> HttpResponse:
             for error in errors:
                 messages.error(request, str(error))
         return redirect("web:dashboard", space.subdomain)
-    if backfills.active_backfill(space.pk) is not None:
+    if Backfill.active_for(space.pk) is not None:
         messages.error(request, _("A backfill is already running for this space."))
         return redirect("web:dashboard", space.subdomain)
     job = Backfill.objects.create(
@@ -262,5 +252,5 @@ def backfill_detail(request: HttpRequest, space: Space, backfill_id: int) -> Htt
 @require_POST
 def cancel_backfill(request: HttpRequest, space: Space, backfill_id: int) -> HttpResponse:
     job = get_object_or_404(space.backfills, pk=backfill_id)
-    backfills.cancel(job)
+    job.cancel()
     return redirect("web:backfill", space.subdomain, job.pk)

@@ -23,21 +23,13 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from cobot_sevdesk.ledger import intake as ledger
-from cobot_sevdesk.ledger.models import LedgerItem, Space, webhook_key
+from cobot_sevdesk.cobot.client import CobotUrls
+from cobot_sevdesk.cobot.events import EVENTS, ForeignUrl, resource_of
+from cobot_sevdesk.ledger.intake import receive
+from cobot_sevdesk.ledger.models import Space, webhook_key
 from cobot_sevdesk.metrics import WEBHOOKS
-from cobot_sevdesk.runtime.tasks import wake_space
 
 log = logging.getLogger(__name__)
-
-#: Which resource kind each handled event must point at.
-EVENT_KINDS = {
-    "created_membership": LedgerItem.Kind.MEMBER,
-    "confirmed_membership": LedgerItem.Kind.MEMBER,
-    "created_invoice": LedgerItem.Kind.INVOICE,
-    "updated_invoice": LedgerItem.Kind.INVOICE,
-}
-assert set(EVENT_KINDS) == ledger.HANDLED_EVENTS
 
 
 def _answer(status: int, outcome: str, **extra: object) -> JsonResponse:
@@ -107,22 +99,16 @@ def webhook(request: HttpRequest, secret: str, event: str) -> HttpResponse:
     url = _resource_url(request)
     if url is None:
         return _answer(400, "malformed", error='expected a JSON body {"url": "..."}')
-    kind = EVENT_KINDS.get(event)
-    if kind is None:
+    handled = EVENTS.get(event)
+    if handled is None:
         log.info("ignored webhook event %r for %s", event[:50], space.subdomain)
         return _answer(200, "ignored", error="event not handled")
     try:
-        url_kind, cobot_id = ledger.parse_resource_url(space, url)
-    except ledger.ForeignUrl as exc:
+        kind, cobot_id = resource_of(url, CobotUrls.from_settings().space(space.subdomain))
+    except ForeignUrl as exc:
         log.warning("refused webhook for %s: %s", space.subdomain, exc)
         return _answer(400, "foreign", error="the URL is not a resource of this space")
-    if url_kind != kind:
-        return _answer(400, "mismatched", error=f"{event} must point at a {kind}")
-    intake = ledger.record_event(space, event, kind, cobot_id)
-    if intake.due:
-        try:
-            wake_space(space.pk)
-        except Exception:
-            # The item is recorded; the sweep will queue it. Never fail Cobot's call.
-            log.exception("could not queue a turn for %s", space.subdomain)
+    if kind != handled.kind:
+        return _answer(400, "mismatched", error=f"{event} must point at a {handled.kind}")
+    intake = receive(space, handled, cobot_id)
     return _answer(202, "recorded", item=intake.item_id)

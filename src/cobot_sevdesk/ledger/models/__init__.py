@@ -1,0 +1,18 @@
+"""The database: connected spaces, the sync ledger and its history, known contacts,
+backfills. The ledger is the source of truth; the queue only wakes workers."""
+
+from cobot_sevdesk.ledger.models.backfill import Backfill
+from cobot_sevdesk.ledger.models.items import RECORDED, ContactLink, LedgerEvent, LedgerItem
+from cobot_sevdesk.ledger.models.space import Space, SpaceAdmin, new_webhook_secret, webhook_key
+
+__all__ = [
+    "RECORDED",
+    "Backfill",
+    "ContactLink",
+    "LedgerEvent",
+    "LedgerItem",
+    "Space",
+    "SpaceAdmin",
+    "new_webhook_secret",
+    "webhook_key",
+]

@@ -1,0 +1,374 @@
+"""The sync ledger: one row per Cobot object and space, its history, and the contacts
+we know. Every change of an item's state goes through a method of ``LedgerItem``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar
+
+from django.db import IntegrityError, models, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy
+
+from cobot_sevdesk.ledger.models.fields import MessageField
+from cobot_sevdesk.ledger.models.space import Space
+from cobot_sevdesk.messages import Message, Text, _, as_message, render
+
+#: The open states as SQL literals: a planner can match a partial index's condition
+#: only against literals, not against bound parameters (SQLite never does).
+_OPEN = ("pending", "running", "retry_wait", "ambiguous")
+_OPEN_SQL = "state IN ({})".format(", ".join(f"'{state}'" for state in _OPEN))
+
+
+class LedgerItemQuerySet(models.QuerySet["LedgerItem"]):
+    def open(self) -> LedgerItemQuerySet:
+        """Items with work left, served by a partial index however large the ledger."""
+        return self.extra(where=[_OPEN_SQL])  # type: ignore[return-value]  # noqa: S610 (constant SQL)
+
+    def to_recheck(self) -> LedgerItemQuerySet:
+        """Synced items with a reported change to check (also a partial index)."""
+        return self.extra(where=["recheck"])  # type: ignore[return-value]
+
+    def due(self, now: dt.datetime) -> LedgerItemQuerySet:
+        return self.filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+
+    def next_due(self, now: dt.datetime | None = None) -> LedgerItem | None:
+        """The oldest item with work to do now (of a space's items).
+
+        ``running`` items are included: whoever holds the space's lease is the only
+        worker, so a running item found by the lease holder was left by a worker that
+        died mid-item. Its next attempt reads back before it writes.
+
+        Two queries, not one with OR: each walks its partial index in id order and
+        stops at the first due row, so a 10,000-item backlog costs no more than a
+        short one.
+        """
+        now = now or timezone.now()
+        found = [q.due(now).order_by("id").first() for q in (self.open(), self.to_recheck())]
+        due = [item for item in found if item is not None]
+        return min(due, key=lambda item: item.pk) if due else None
+
+
+class LedgerItem(models.Model):
+    """One Cobot object (member or invoice) of one space and what became of it."""
+
+    class Kind(models.TextChoices):
+        MEMBER = "member", gettext_lazy("member")
+        INVOICE = "invoice", gettext_lazy("invoice")
+
+    class State(models.TextChoices):
+        PENDING = "pending", gettext_lazy("pending")
+        RUNNING = "running", gettext_lazy("running")
+        RETRY_WAIT = "retry_wait", gettext_lazy("waiting to retry")
+        SYNCED = "synced", gettext_lazy("synced")
+        MISMATCH = "mismatch", gettext_lazy("synced (no matching contact)")
+        FAILED = "failed", gettext_lazy("failed")
+        AMBIGUOUS = "ambiguous", gettext_lazy("outcome unknown")
+        SKIPPED = "skipped", gettext_lazy("skipped")
+
+    #: States in which the worker still has something to do.
+    OPEN_STATES: ClassVar[tuple[str, ...]] = _OPEN
+    FINAL_STATES: ClassVar[tuple[str, ...]] = (
+        State.SYNCED,
+        State.MISMATCH,
+        State.FAILED,
+        State.SKIPPED,
+    )
+    #: Final states of an item whose object reached sevDesk.
+    SENT_STATES: ClassVar[tuple[str, ...]] = (State.SYNCED, State.MISMATCH)
+
+    class Source(models.TextChoices):
+        WEBHOOK = "webhook", gettext_lazy("webhook")
+        RECONCILE = "reconcile", gettext_lazy("reconciliation")
+        BACKFILL = "backfill", gettext_lazy("backfill")
+        DEPENDENCY = "dependency", gettext_lazy("needed by an invoice")
+
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="items")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    cobot_id = models.CharField(max_length=64)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING)
+    source = models.CharField(max_length=12, choices=Source.choices, default=Source.WEBHOOK)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    #: The last problem, in words a space admin understands.
+    last_error = MessageField(null=True, blank=True)
+    error_code = models.CharField(max_length=40, blank=True)
+    #: Invoice number or member name, for the dashboard and its search.
+    label = models.CharField(max_length=200, blank=True)
+    amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    customer_number = models.CharField(max_length=60, blank=True)
+    sevdesk_contact_id = models.BigIntegerField(null=True, blank=True)
+    sevdesk_voucher_id = models.BigIntegerField(null=True, blank=True)
+    #: An update arrived after the item was synced: check it and warn the admin.
+    recheck = models.BooleanField(default=False)
+    #: Steps already done, so a retry resumes instead of repeating them.
+    progress = models.JSONField(default=dict, blank=True)
+    #: Hash of the synced invoice's content, to tell real edits from noise.
+    fingerprint = models.CharField(max_length=64, blank=True)
+    #: The Cobot activity for the current failure was posted (post once, not per retry).
+    failure_reported = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = LedgerItemQuerySet.as_manager()
+
+    class Meta:
+        app_label = "sync"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["space", "kind", "cobot_id"], name="unique_ledger_object"
+            ),
+            # A receipt belongs to exactly one invoice.
+            models.UniqueConstraint(
+                fields=["space", "sevdesk_voucher_id"],
+                condition=Q(sevdesk_voucher_id__isnull=False),
+                name="unique_ledger_voucher",
+            ),
+        ]
+        indexes = [
+            # The worker's queries: open items and items to re-check, oldest first.
+            models.Index(
+                fields=["space", "id"],
+                condition=Q(state__in=["pending", "running", "retry_wait", "ambiguous"]),
+                name="ledger_open_by_space",
+            ),
+            models.Index(
+                fields=["space", "id"], condition=Q(recheck=True), name="ledger_recheck_by_space"
+            ),
+            # The dashboard's counts and filters.
+            models.Index(fields=["space", "state"]),
+            models.Index(fields=["space", "kind", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.label or self.cobot_id} ({self.state})"
+
+    @classmethod
+    def record(
+        cls, space: Space, kind: str, cobot_id: str, *, source: str, label: str = ""
+    ) -> tuple[LedgerItem, bool]:
+        """The item for a Cobot object, created pending if new (webhooks have their
+        own faster path in ``ledger.intake``)."""
+        existing = cls.objects.filter(space=space, kind=kind, cobot_id=cobot_id).first()
+        if existing is not None:
+            return existing, False
+        try:
+            # One row, one write: the history's first line ("recorded from ...") is
+            # derived from the item's source and creation time, not stored.
+            with transaction.atomic():
+                item = cls.objects.create(
+                    space=space, kind=kind, cobot_id=cobot_id, source=source, label=label[:200]
+                )
+                return item, True
+        except IntegrityError:
+            # Two recordings raced; the other one made it.
+            return cls.objects.get(space=space, kind=kind, cobot_id=cobot_id), False
+
+    def error_text(self) -> str:
+        """The last error in the active language."""
+        return render(self.last_error) if self.last_error is not None else ""
+
+    def history(self) -> list[tuple[dt.datetime, str, str]]:
+        """(time, kind, text) of everything that happened to the item, oldest first.
+        The first line comes from the item itself: intake writes one row, not two."""
+        recorded = (
+            self.created_at,
+            str(LedgerEvent.Kind.RECEIVED.label),
+            RECORDED[self.source].render(),
+        )
+        return [recorded, *((e.at, e.get_kind_display(), e.text()) for e in self.events.all())]
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in self.FINAL_STATES
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in self.OPEN_STATES
+
+    # -- what the use cases record (never the state) --------------------------------
+    def update(self, **fields: Any) -> None:
+        """Save these fields at once, and just these, so a crash after this point does
+        not lose them and concurrent updates of other fields survive. The state is
+        not among them: it changes only through the transitions below."""
+        assert "state" not in fields, "use a transition method to change the state"
+        self._save(**fields)
+
+    def mark_step(self, name: str, value: object = True) -> None:
+        """Record that step ``name`` is done; a retry skips it."""
+        self._save(progress={**self.progress, name: value})
+
+    def note(self, kind: str, message: Text) -> None:
+        LedgerEvent.objects.create(item=self, kind=kind, message=as_message(message))
+
+    def warn(self, message: Text) -> None:
+        self.note(LedgerEvent.Kind.WARNING, message)
+
+    def _save(self, **fields: Any) -> None:
+        for key, value in fields.items():
+            setattr(self, key, value)
+        self.save(update_fields=[*fields, "updated_at"])
+
+    # -- transitions: the only places the state changes -------------------------------
+    def start_attempt(self) -> str:
+        """The worker takes the item; returns the state it was in."""
+        previous = self.state
+        self._save(state=self.State.RUNNING, attempts=self.attempts + 1, recheck=False)
+        if previous in (self.State.AMBIGUOUS, self.State.RUNNING):
+            self.note(
+                LedgerEvent.Kind.ATTEMPT,
+                _(
+                    "Attempt %(n)s; the last one may have reached sevDesk, "
+                    "so sevDesk is checked first."
+                )
+                % {"n": self.attempts},
+            )
+        return previous
+
+    def undo_attempt(self) -> None:
+        """The attempt did not count (the space was paused under it): due again."""
+        self._save(
+            state=self.State.PENDING, attempts=max(self.attempts - 1, 0), next_attempt_at=None
+        )
+
+    def finish(self, state: str, message: Text, **fields: Any) -> None:
+        """Done: synced, synced without a contact, or skipped with a reason."""
+        assert state in (self.State.SYNCED, self.State.MISMATCH, self.State.SKIPPED)
+        self._save(
+            **fields,
+            state=state,
+            next_attempt_at=None,
+            last_error=None,
+            error_code="",
+            failure_reported=False,
+            finished_at=timezone.now(),
+        )
+        self.note(LedgerEvent.Kind.DONE, message)
+
+    def wait(self, error: Message | str, code: str, delay: float, *, ambiguous: bool) -> None:
+        """Try again after ``delay`` seconds. ``ambiguous``: the last write may have
+        gone through, so the next attempt reads back before it writes."""
+        state = self.State.AMBIGUOUS if ambiguous else self.State.RETRY_WAIT
+        self._save(
+            state=state,
+            next_attempt_at=timezone.now() + dt.timedelta(seconds=delay),
+            last_error=as_message(error),
+            error_code=code,
+        )
+        self.note(
+            LedgerEvent.Kind.RETRY,
+            _("%(error)s Trying again in %(seconds)s s.")
+            % {"error": error, "seconds": round(delay)},
+        )
+
+    def fail(self, error: Message | str, code: str) -> None:
+        """Given up: the admin must fix something and retry."""
+        self._save(
+            state=self.State.FAILED,
+            next_attempt_at=None,
+            last_error=as_message(error),
+            error_code=code,
+            finished_at=timezone.now(),
+        )
+        self.note(LedgerEvent.Kind.FAILED, error)
+
+    def reopen(self, message: Text) -> None:
+        """Pending again, with a fresh attempt budget."""
+        self._save(
+            state=self.State.PENDING, attempts=0, next_attempt_at=None, failure_reported=False
+        )
+        self.note(LedgerEvent.Kind.NOTE, message)
+
+    def retry(self) -> bool:
+        """The admin's retry button. Only failed and skipped items can be retried."""
+        if self.state not in (self.State.FAILED, self.State.SKIPPED):
+            return False
+        self.reopen(_("Retry requested."))
+        return True
+
+    def flag_recheck(self, message: Text) -> None:
+        """Cobot reports a change to an item already in sevDesk: check it soon."""
+        self._save(recheck=True, next_attempt_at=timezone.now())
+        self.note(LedgerEvent.Kind.RECEIVED, message)
+
+    def end_recheck(self, message: Text, *, kind: str = "note") -> None:
+        self._save(recheck=False, next_attempt_at=None)
+        self.note(kind, message)
+
+    def recheck_later(self, delay: float | None, message: Text) -> None:
+        """The check could not be made now; with a delay, it is tried again."""
+        if delay is None:
+            self._save(recheck=False)
+        else:
+            self._save(recheck=True, next_attempt_at=timezone.now() + dt.timedelta(seconds=delay))
+        self.note(LedgerEvent.Kind.WARNING, message)
+
+
+class LedgerEvent(models.Model):
+    """The history of a ledger item, shown on its page."""
+
+    class Kind(models.TextChoices):
+        RECEIVED = "received", gettext_lazy("received")
+        ATTEMPT = "attempt", gettext_lazy("attempt")
+        DONE = "done", gettext_lazy("done")
+        RETRY = "retry", gettext_lazy("will retry")
+        FAILED = "failed", gettext_lazy("failed")
+        WARNING = "warning", gettext_lazy("warning")
+        NOTE = "note", gettext_lazy("note")
+
+    item = models.ForeignKey(LedgerItem, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    message = MessageField()
+
+    class Meta:
+        app_label = "sync"
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.kind}: {self.text()}"
+
+    def text(self) -> str:
+        return render(self.message) if self.message is not None else ""
+
+
+class ContactLink(models.Model):
+    """A sevDesk contact we know, by customer number (and member, when we made it).
+
+    Saves the contact lookup for every invoice; unique per space and number, and per
+    space and membership.
+    """
+
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="contact_links")
+    customer_number = models.CharField(max_length=60)
+    sevdesk_contact_id = models.BigIntegerField()
+    membership_id = models.CharField(max_length=64, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        app_label = "sync"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["space", "customer_number"], name="unique_contact_number"
+            ),
+            models.UniqueConstraint(
+                fields=["space", "membership_id"],
+                condition=~Q(membership_id=""),
+                name="unique_contact_membership",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"customer {self.customer_number} = sevDesk contact {self.sevdesk_contact_id}"
+
+
+#: How an item came to be recorded: the first line of its history.
+RECORDED: dict[str, Message] = {
+    LedgerItem.Source.WEBHOOK: _("Recorded from a Cobot webhook."),
+    LedgerItem.Source.RECONCILE: _("Recorded by the periodic check: no webhook brought it."),
+    LedgerItem.Source.BACKFILL: _("Recorded by a backfill."),
+    LedgerItem.Source.DEPENDENCY: _("Recorded because an invoice of this member came first."),
+}
