@@ -22,11 +22,6 @@ from cobot_sevdesk.errors import AuthorizationError, NotFound, PayloadError, Tra
 from cobot_sevdesk.http import HttpClient, Timeouts, new_session, plain_error_message
 from cobot_sevdesk.payload import Reader
 
-#: Cobot webhook events the sync subscribes to.
-MEMBER_EVENTS = ("created_membership", "confirmed_membership")
-INVOICE_EVENTS = ("created_invoice", "updated_invoice")
-SYNC_EVENTS = MEMBER_EVENTS + INVOICE_EVENTS
-
 
 @dataclass(frozen=True)
 class CobotUrls:

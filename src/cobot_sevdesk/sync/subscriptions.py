@@ -12,7 +12,7 @@ import logging
 from django.conf import settings
 from django.urls import reverse
 
-from cobot_sevdesk.cobot.client import SYNC_EVENTS
+from cobot_sevdesk.cobot.events import EVENTS
 from cobot_sevdesk.errors import PermanentError
 from cobot_sevdesk.ledger.models import Space
 from cobot_sevdesk.sync.context import SpaceContext
@@ -35,7 +35,7 @@ def ensure_subscriptions(ctx: SpaceContext) -> list[str]:
     space = ctx.space
     existing = ctx.cobot.list_subscriptions()
     created = []
-    for event in SYNC_EVENTS:
+    for event in EVENTS:
         url = callback_url(space, event)
         mine = [s for s in existing if s.event == event and s.callback_url == url]
         if any(s.active for s in mine):
