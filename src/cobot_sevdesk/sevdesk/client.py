@@ -8,7 +8,6 @@ forms the live API uses.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -22,10 +21,6 @@ from cobot_sevdesk.sevdesk import models
 from cobot_sevdesk.sevdesk.models import SERVICE
 
 PAGE_SIZE = 100
-CUSTOMER_CATEGORY = 3  # documented default category "Kunde"
-INVOICE_ADDRESS_CATEGORY = 47  # documented address category "Rechnungsanschrift"
-WORK_KEY = 2  # documented communication way key "Arbeit"
-INVOICING_KEY = 8  # documented communication way key "Rechnungsadresse"
 
 
 def sevdesk_error_message(response: requests.Response) -> str:
@@ -42,11 +37,6 @@ def sevdesk_error_message(response: requests.Response) -> str:
     if isinstance(error, str):
         return error
     return plain_error_message(response)
-
-
-def sevdesk_date(day: dt.date) -> str:
-    """Dates go to sevDesk as ``dd.mm.yyyy``, one of the two documented input forms."""
-    return day.strftime("%d.%m.%Y")
 
 
 class SevdeskClient(HttpClient):

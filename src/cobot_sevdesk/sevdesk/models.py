@@ -15,6 +15,18 @@ from cobot_sevdesk.payload import Reader
 
 SERVICE = "sevDesk"
 
+# sevDesk's documented vocabulary, used to build request bodies.
+CUSTOMER_CATEGORY = 3  # documented default category "Kunde"
+INVOICE_ADDRESS_CATEGORY = 47  # documented address category "Rechnungsanschrift"
+WORK_KEY = 2  # documented communication way key "Arbeit"
+INVOICING_KEY = 8  # documented communication way key "Rechnungsadresse"
+
+
+def sevdesk_date(day: dt.date) -> str:
+    """Dates go to sevDesk as ``dd.mm.yyyy``, one of the two documented input forms."""
+    return day.strftime("%d.%m.%Y")
+
+
 #: Allowed position tax rates come as tokens in the receipt guidance.
 RATE_TOKENS = {"ZERO": Decimal(0), "SEVEN": Decimal(7), "NINETEEN": Decimal(19)}
 

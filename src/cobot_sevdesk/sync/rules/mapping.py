@@ -12,14 +12,15 @@ from decimal import Decimal
 from typing import Any
 
 from cobot_sevdesk.cobot.models import Address, Invoice, Membership
-from cobot_sevdesk.sevdesk.client import (
+from cobot_sevdesk.sevdesk.models import (
     CUSTOMER_CATEGORY,
     INVOICE_ADDRESS_CATEGORY,
     INVOICING_KEY,
     WORK_KEY,
+    BookingAccount,
+    Country,
     sevdesk_date,
 )
-from cobot_sevdesk.sevdesk.models import BookingAccount, Country
 from cobot_sevdesk.sync.rules.money import LineAmount
 
 ACTIVE_CONTACT = 1000  # sevDesk contact status "Active"
