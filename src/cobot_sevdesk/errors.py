@@ -7,9 +7,11 @@
     │   │   └── OutcomeUnknown     a write was sent but no answer came back:
     │   │                          read back before writing again
     │   ├── PermanentError         the request itself is wrong (400, 404, 409, 422)
-    │   │   └── NotFound           404
-    │   └── AuthorizationError     401/403: the token is dead or lacks rights;
-    │                              pauses the whole space
+    │   │   ├── NotFound           404
+    │   │   └── Forbidden          403: this call is not allowed for our token; fails
+    │   │                          the item, the space goes on
+    │   └── AuthorizationError     401: the token itself is refused; pauses the whole
+    │                              space (once a probe confirms it)
     ├── PayloadError               a response did not have the shape we rely on;
     │                              names the field
     └── BusinessRuleError          our own checks refused (missing booking account,
@@ -113,8 +115,16 @@ class NotFound(PermanentError):
     code = "not_found"
 
 
+class Forbidden(PermanentError):
+    """403: the token works, but not for this call (a permission, or an object of
+    another account). Only the item fails."""
+
+    code = "forbidden"
+
+
 class AuthorizationError(ApiError):
-    """The token was refused. Nothing more should be sent with it until it is fixed."""
+    """401: the token was refused. Nothing more should be sent with it until it is
+    fixed."""
 
     code = "unauthorized"
 

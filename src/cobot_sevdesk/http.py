@@ -18,13 +18,14 @@ from cobot_sevdesk import __version__, jsonutil
 from cobot_sevdesk.errors import (
     ApiError,
     AuthorizationError,
+    Forbidden,
     NotFound,
     OutcomeUnknown,
     PermanentError,
     RateLimited,
     TransientError,
 )
-from cobot_sevdesk.messages import _
+from cobot_sevdesk.messages import Text, _
 from cobot_sevdesk.metrics import EXTERNAL_CALLS, EXTERNAL_SECONDS
 
 log = logging.getLogger(__name__)
@@ -130,8 +131,11 @@ class HttpClient:
         files: Mapping[str, tuple[str, bytes, str]] | None = None,
         headers: Mapping[str, str] | None = None,
         authenticated: bool = True,
+        action: Text | None = None,
     ) -> requests.Response:
-        """Send one request; return the 2xx response or raise an ``ApiError``."""
+        """Send one request; return the 2xx response or raise an ``ApiError``.
+        ``action`` says in plain words what the call does ("read the invoice"), for
+        the admin's message when the service does not allow it."""
         method = method.upper()
         url = self.url(path)
         send_headers = dict(self._headers)
@@ -166,7 +170,7 @@ class HttpClient:
             "%s %s %s %.0fms", self.service, method, where, response.elapsed.total_seconds() * 1000
         )
         if response.status_code >= 400:
-            raise self._status_error(response, method, where)
+            raise self._status_error(response, method, where, action)
         return response
 
     def _count(self, status: str, started: float) -> None:
@@ -191,10 +195,12 @@ class HttpClient:
             path=where,
         )
 
-    def _status_error(self, response: requests.Response, method: str, where: str) -> ApiError:
+    def _status_error(
+        self, response: requests.Response, method: str, where: str, action: Text | None
+    ) -> ApiError:
         status = response.status_code
         message = self.error_message(response)
-        if status in (401, 403):
+        if status == 401:
             return AuthorizationError(
                 self.service,
                 message,
@@ -203,6 +209,19 @@ class HttpClient:
                 path=where,
                 admin_message=_("%(service)s refused our access token (%(message)s).")
                 % {"service": self.service, "message": message},
+            )
+        if status == 403:
+            return Forbidden(
+                self.service,
+                message,
+                status=status,
+                method=method,
+                path=where,
+                admin_message=_(
+                    "%(service)s does not allow this add-on to %(action)s (%(message)s). "
+                    "Check the add-on's permissions there, then retry."
+                )
+                % {"service": self.service, "action": action or where, "message": message},
             )
         if status == 429 or status >= 500:
             return (RateLimited if status == 429 else TransientError)(

@@ -11,6 +11,7 @@ import pytest
 from cobot_sevdesk.cobot.client import CobotClient, CobotUrls
 from cobot_sevdesk.errors import (
     AuthorizationError,
+    Forbidden,
     NotFound,
     PayloadError,
     PermanentError,
@@ -61,9 +62,10 @@ def test_space_bound_token_only_sees_its_space(sandboxes: Sandboxes, cobot: dict
     assert bound != cobot["token"]
     bound_client = CobotClient(bound, subdomain="co-up", urls=urls(sandboxes))
     assert bound_client.list_accounting_codes() == []
-    with pytest.raises(AuthorizationError) as err:
+    with pytest.raises(Forbidden) as err:
         CobotClient(bound, subdomain="elsewhere", urls=urls(sandboxes)).list_accounting_codes()
     assert err.value.status == 403
+    assert "does not allow this add-on to read the accounting codes" in str(err.value.admin_message)
 
 
 def test_membership_read_and_customer_number_write_back(

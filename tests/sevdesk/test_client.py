@@ -10,6 +10,7 @@ import pytest
 
 from cobot_sevdesk.errors import (
     AuthorizationError,
+    Forbidden,
     NotFound,
     OutcomeUnknown,
     PayloadError,
@@ -57,11 +58,12 @@ def test_revoked_token_is_an_authorization_error(
         client.revenue_accounts()
 
 
-def test_403_is_an_authorization_error(client: SevdeskClient, sandboxes: Sandboxes) -> None:
+def test_403_refuses_one_call_not_the_token(client: SevdeskClient, sandboxes: Sandboxes) -> None:
     sandboxes.sevdesk.fault("/Contact$", status=403)
-    with pytest.raises(AuthorizationError) as err:
+    with pytest.raises(Forbidden) as err:
         client.find_contacts_by_customer_number("1000")
-    assert err.value.status == 403
+    assert err.value.status == 403 and not isinstance(err.value, AuthorizationError)
+    assert client.bookkeeping_version() == "2.0"
 
 
 def test_429_is_rate_limited_with_retry_after(client: SevdeskClient, sandboxes: Sandboxes) -> None:

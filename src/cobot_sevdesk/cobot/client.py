@@ -18,8 +18,15 @@ import requests
 from cobot_sevdesk import jsonutil
 from cobot_sevdesk.cobot import models
 from cobot_sevdesk.cobot.models import SERVICE
-from cobot_sevdesk.errors import AuthorizationError, NotFound, PayloadError, TransientError
+from cobot_sevdesk.errors import (
+    AuthorizationError,
+    Forbidden,
+    NotFound,
+    PayloadError,
+    TransientError,
+)
 from cobot_sevdesk.http import HttpClient, Timeouts, new_session, plain_error_message
+from cobot_sevdesk.messages import _
 from cobot_sevdesk.payload import Reader
 
 
@@ -167,11 +174,14 @@ class CobotClient:
     # ------------------------------------------------------------ API 1, per space
     def get_membership(self, membership_id: str) -> models.Membership:
         path = f"/api/memberships/{quote(membership_id, safe='')}"
-        return models.parse_membership(self._read(self.space_api.request("GET", path)))
+        response = self.space_api.request("GET", path, action=_("read this membership"))
+        return models.parse_membership(self._read(response))
 
     def list_memberships(self) -> list[models.Membership]:
         """Current members. Cobot limits this endpoint to 6 requests per minute."""
-        reader = self._read(self.space_api.request("GET", "/api/memberships"))
+        reader = self._read(
+            self.space_api.request("GET", "/api/memberships", action=_("list the members"))
+        )
         return [models.parse_membership(item) for item in reader.items()]
 
     def set_customer_number(self, membership_id: str, customer_number: str) -> None:
@@ -182,20 +192,34 @@ class CobotClient:
         with ``{"customer_number": ...}`` and keep the guess in this one place.
         """
         path = f"/api/memberships/{quote(membership_id, safe='')}"
-        self.space_api.request("PUT", path, json_body={"customer_number": customer_number})
+        self.space_api.request(
+            "PUT",
+            path,
+            json_body={"customer_number": customer_number},
+            action=_("write the customer number to the member's profile"),
+        )
 
     def list_accounting_codes(self) -> list[models.AccountingCode]:
-        reader = self._read(self.space_api.request("GET", "/api/accounting_codes"))
+        reader = self._read(
+            self.space_api.request(
+                "GET", "/api/accounting_codes", action=_("read the accounting codes")
+            )
+        )
         return [models.parse_accounting_code(item) for item in reader.items()]
 
     def list_subscriptions(self) -> list[models.Subscription]:
-        reader = self._read(self.space_api.request("GET", "/api/subscriptions"))
+        reader = self._read(
+            self.space_api.request("GET", "/api/subscriptions", action=_("manage its webhooks"))
+        )
         return [models.parse_subscription(item) for item in reader.items()]
 
     def create_subscription(self, event: str, callback_url: str) -> models.Subscription:
         """Subscribe to ``event``. Cobot answers 409 if the same event and URL exist."""
         response = self.space_api.request(
-            "POST", "/api/subscriptions", json_body={"event": event, "callback_url": callback_url}
+            "POST",
+            "/api/subscriptions",
+            json_body={"event": event, "callback_url": callback_url},
+            action=_("manage its webhooks"),
         )
         return models.parse_subscription(self._read(response))
 
@@ -206,22 +230,22 @@ class CobotClient:
         self, text: str, *, level: str | None = None, channels: tuple[str, ...] = ("admin",)
     ) -> bool:
         """Post to the space's activity feed. Returns False when Cobot refuses with 403
-        (an admin whose permissions do not cover activities, as Cobot's own apps treat
-        it); a 401 still raises, because then the token itself is dead."""
+        (an admin whose permissions do not cover activities; Cobot's own apps ignore
+        it too); a 401 still raises, because then the token itself is dead."""
         body: dict[str, Any] = {"text": text, "channels": list(channels)}
         if level:
             body["level"] = level
         try:
             self.space_api.request("POST", "/api/activities", json_body=body)
-        except AuthorizationError as exc:
-            if exc.status == 403:
-                return False
-            raise
+        except Forbidden:
+            return False
         return True
 
     # ------------------------------------------------------------ API 2
     def get_invoice(self, invoice_id: str) -> models.Invoice:
-        response = self.api2.request("GET", f"/invoices/{quote(invoice_id, safe='')}")
+        response = self.api2.request(
+            "GET", f"/invoices/{quote(invoice_id, safe='')}", action=_("read this invoice")
+        )
         return models.parse_invoice(self._read(response).field("data"))
 
     def list_invoices_page(
@@ -234,7 +258,10 @@ class CobotClient:
             "page[size]": str(size),
         }
         response = self.api2.request(
-            "GET", f"/spaces/{quote(space_id, safe='')}/invoices", params=params
+            "GET",
+            f"/spaces/{quote(space_id, safe='')}/invoices",
+            params=params,
+            action=_("list the invoices"),
         )
         return models.parse_invoice_page(self._read(response))
 
@@ -254,7 +281,7 @@ class CobotClient:
         """Fetch an invoice PDF from its short-lived link (no API token needed or sent)."""
         try:
             response = self._files.request("GET", url, authenticated=False)
-        except (AuthorizationError, NotFound) as exc:
+        except (AuthorizationError, Forbidden, NotFound) as exc:
             # The link outlived its few minutes. Not the token's fault: a new attempt
             # fetches the invoice again and with it a fresh link.
             raise TransientError(

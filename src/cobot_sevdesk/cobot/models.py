@@ -116,6 +116,8 @@ class Invoice:
     debitor_type: str | None
     debitor_id: str | None
     corrected_invoice_id: str | None
+    #: The API 2 id of the space the invoice belongs to.
+    space_id: str | None
 
     @property
     def currency(self) -> str:
@@ -252,6 +254,7 @@ def parse_invoice(r: Reader) -> Invoice:
         # Older invoices may only carry the deprecated membership relationship.
         debitor_type, debitor_id = _relationship_id(rels, "membership")
     _, corrected = _relationship_id(rels, "correctedInvoice")
+    _, space_id = _relationship_id(rels, "space")
     pdf = attrs.opt("pdf")
     return Invoice(
         id=r.text("id"),
@@ -287,6 +290,7 @@ def parse_invoice(r: Reader) -> Invoice:
         debitor_type=debitor_type,
         debitor_id=debitor_id,
         corrected_invoice_id=corrected,
+        space_id=space_id,
     )
 
 

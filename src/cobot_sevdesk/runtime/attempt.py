@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from cobot_sevdesk.errors import AuthorizationError, SyncError
+from cobot_sevdesk.errors import AuthorizationError, Forbidden, SyncError
 from cobot_sevdesk.ledger.models import LedgerItem, Space
 from cobot_sevdesk.messages import _
 from cobot_sevdesk.metrics import ITEMS_FINISHED, SYNC_LATENCY
@@ -25,6 +25,7 @@ from cobot_sevdesk.sync.context import SpaceContext
 from cobot_sevdesk.sync.invoices import MemberFirst, recheck_invoice, sync_invoice
 from cobot_sevdesk.sync.members import sync_member
 from cobot_sevdesk.sync.outcome import Outcome
+from cobot_sevdesk.sync.reconcile import token_refused
 
 log = logging.getLogger(__name__)
 State = LedgerItem.State
@@ -39,6 +40,24 @@ def policy() -> RetryPolicy:
         max_attempts=settings.SYNC_MAX_ATTEMPTS,
         base_delay=settings.SYNC_BACKOFF_BASE,
         max_delay=settings.SYNC_BACKOFF_CAP,
+    )
+
+
+def refused_call(error: AuthorizationError) -> Forbidden:
+    """A 401 on one call while the token works elsewhere: this call fails, not the
+    space."""
+    return Forbidden(
+        error.service,
+        error.service_message,
+        status=error.status,
+        method=error.method,
+        path=error.path,
+        admin_message=_(
+            "%(service)s refused this request (%(message)s), although our access token "
+            "works for its other calls. Nothing was changed; check the add-on's permissions "
+            "there, then retry."
+        )
+        % {"service": error.service, "message": error.service_message},
     )
 
 
@@ -116,9 +135,13 @@ class Runner:
     def _after_error(self, item: LedgerItem, error: SyncError) -> str:
         decision = decide(error, item.attempts, self.retry_policy)
         if decision.verdict == Verdict.PAUSE_SPACE and isinstance(error, AuthorizationError):
-            # Not the item's fault: the attempt does not count, and the space waits.
-            item.undo_attempt()
-            self._pause(error)
+            if token_refused(self.ctx, error.service):
+                # Not the item's fault: the attempt does not count, and the space waits.
+                item.undo_attempt()
+                self._pause(error)
+            # The token works for other calls: only this call is refused.
+            error = refused_call(error)
+            decision = decide(error, item.attempts, self.retry_policy)
         if decision.verdict in (Verdict.RETRY, Verdict.RETRY_AMBIGUOUS):
             assert decision.delay is not None
             item.wait(
@@ -151,7 +174,7 @@ class Runner:
             message = recheck_invoice(self.ctx, item)
         except SyncError as exc:
             decision = decide(exc, 1, self.retry_policy)
-            if isinstance(exc, AuthorizationError):
+            if isinstance(exc, AuthorizationError) and token_refused(self.ctx, exc.service):
                 self._pause(exc)
             item.recheck_later(
                 decision.delay,

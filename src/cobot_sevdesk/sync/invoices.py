@@ -64,7 +64,7 @@ def sync_invoice(
     """Make the item's invoice a sevDesk receipt (or find the one that exists)."""
     if invoice is None:
         try:
-            invoice = ctx.cobot.get_invoice(item.cobot_id)
+            invoice = fetch_invoice(ctx, item.cobot_id)
         except NotFound:
             return Outcome(State.SKIPPED, _("The invoice no longer exists in Cobot."))
     item.update(
@@ -110,6 +110,24 @@ def sync_invoice(
             made_from,
         )
     return Outcome(State.SYNCED, _("Sent to sevDesk as an income receipt."), made_from)
+
+
+def fetch_invoice(ctx: SpaceContext, invoice_id: str) -> Invoice:
+    """The invoice from Cobot, checked to be this space's own before anything is
+    written: a webhook carries only an id, and a token that reaches several spaces
+    would otherwise book another space's invoice here."""
+    invoice = ctx.cobot.get_invoice(invoice_id)
+    if invoice.space_id and ctx.space.api2_id and invoice.space_id != ctx.space.api2_id:
+        raise BusinessRuleError(
+            "foreign_invoice",
+            _(
+                "Cobot says invoice %(invoice)s belongs to another space, so it was not sent "
+                "to this space's sevDesk. If a webhook pointed here by mistake, nothing else "
+                "needs doing."
+            )
+            % {"invoice": invoice.number},
+        )
+    return invoice
 
 
 # ------------------------------------------------------------------ planning
@@ -329,7 +347,7 @@ def recheck_invoice(ctx: SpaceContext, item: LedgerItem) -> Text:
     """An update arrived for an invoice already in sevDesk. sevDesk is not changed; if
     anything the receipt was made from changed, the admin is warned in Cobot."""
     try:
-        invoice = ctx.cobot.get_invoice(item.cobot_id)
+        invoice = fetch_invoice(ctx, item.cobot_id)
     except NotFound:
         return _("The invoice was deleted in Cobot; its sevDesk receipt was left as it is.")
     fingerprint = mapping.invoice_fingerprint(invoice)

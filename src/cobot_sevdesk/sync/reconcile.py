@@ -56,6 +56,16 @@ def _probe(check: Callable[[], object]) -> bool | None:
     return True
 
 
+def token_refused(ctx: SpaceContext, service: str) -> bool:
+    """Whether ``service`` refuses our token for its health call too: a 401 on one
+    call pauses the space only when this confirms it (else the space would be paused,
+    resumed by the next check and paused again by the same item)."""
+    probe = (
+        ctx.sevdesk.bookkeeping_version if service == "sevDesk" else ctx.cobot.list_subscriptions
+    )
+    return _probe(probe) is False
+
+
 def check_health(ctx: SpaceContext, report: ReconcileReport) -> None:
     """Probe both tokens. A space paused for a refused token resumes once both work;
     an active space whose token is refused is paused."""
