@@ -33,7 +33,7 @@ from cobot_sevdesk.sync.context import SpaceContext
 from cobot_sevdesk.sync.members import remember_contact
 from cobot_sevdesk.sync.outcome import Outcome
 from cobot_sevdesk.sync.rules import mapping
-from cobot_sevdesk.sync.rules.money import cents, receipt_amounts
+from cobot_sevdesk.sync.rules.money import cents, check_size, in_cents, receipt_amounts
 from cobot_sevdesk.sync.rules.taxes import TaxCase, TaxLine, check_accounts, choose_tax_rule
 
 log = logging.getLogger(__name__)
@@ -69,10 +69,11 @@ def sync_invoice(
             return Outcome(State.SKIPPED, _("The invoice no longer exists in Cobot."))
     item.update(
         label=invoice.number[:200],
-        amount=cents(invoice.total.gross),
-        currency=invoice.currency,
-        customer_number=invoice.customer_number or "",
+        amount_cents=in_cents(invoice.total.gross),
+        currency=invoice.currency[:3],
+        customer_number=(invoice.customer_number or "")[:60],
     )
+    check_size(invoice)
     if item.sevdesk_voucher_id is None:
         member_first(ctx, invoice, tried=member_tried)
         plan = plan_receipt(ctx, item, invoice)

@@ -4,6 +4,7 @@ we know. Every change of an item's state goes through a method of ``LedgerItem``
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from django.db import IntegrityError, models, transaction
@@ -96,7 +97,9 @@ class LedgerItem(models.Model):
     error_code = models.CharField(max_length=40, blank=True)
     #: Invoice number or member name, for the dashboard and its search.
     label = models.CharField(max_length=200, blank=True)
-    amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    #: The invoice's gross total in cents: an integer, so no database stores it as a
+    #: float (SQLite would) and no value can make a page fail to read it back.
+    amount_cents = models.BigIntegerField(null=True, blank=True)
     currency = models.CharField(max_length=3, blank=True)
     customer_number = models.CharField(max_length=60, blank=True)
     sevdesk_contact_id = models.BigIntegerField(null=True, blank=True)
@@ -180,6 +183,10 @@ class LedgerItem(models.Model):
             RECORDED[self.source].render(),
         )
         return [recorded, *((e.at, e.get_kind_display(), e.text()) for e in self.events.all())]
+
+    @property
+    def amount(self) -> Decimal | None:
+        return None if self.amount_cents is None else Decimal(self.amount_cents) / 100
 
     @property
     def is_final(self) -> bool:

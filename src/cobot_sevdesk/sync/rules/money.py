@@ -18,6 +18,10 @@ from cobot_sevdesk.errors import BusinessRuleError
 from cobot_sevdesk.messages import _
 
 CENT = Decimal("0.01")
+#: The largest amount we send. sevDesk documents no limit and types its sums as
+#: floats (UNCERTAIN: its real limit); below this a float still holds every cent
+#: exactly, and no coworking invoice comes near it. Larger amounts are refused.
+MAX_AMOUNT = Decimal("999999999.99")
 
 
 def cents(value: Decimal) -> Decimal:
@@ -31,6 +35,34 @@ class LineAmount:
     index: int
     rate: Decimal
     gross: Decimal
+
+
+def in_cents(value: Decimal) -> int | None:
+    """``value`` as whole cents, for storing; None when it is beyond ``MAX_AMOUNT``."""
+    return None if abs(value) > MAX_AMOUNT else int(cents(value) * 100)
+
+
+def check_size(invoice: Invoice) -> None:
+    """Refuse amounts no receipt can hold (an absurd or broken invoice), naming them."""
+    amounts = [invoice.total.gross, invoice.total.net]
+    for line in invoice.lines:
+        amounts += [line.total.gross, line.total.net]
+    largest = max((abs(a) for a in amounts), default=Decimal(0))
+    if largest > MAX_AMOUNT:
+        raise BusinessRuleError(
+            "amount_too_large",
+            _(
+                "Invoice %(invoice)s was not sent to sevDesk: it holds an amount of "
+                "%(amount)s %(currency)s, more than the %(limit)s a receipt can take. "
+                "Please check the invoice in Cobot."
+            )
+            % {
+                "invoice": invoice.number,
+                "amount": f"{largest:,.2f}",
+                "currency": invoice.currency,
+                "limit": f"{MAX_AMOUNT:,.2f}",
+            },
+        )
 
 
 def receipt_amounts(invoice: Invoice) -> list[LineAmount]:
