@@ -96,7 +96,8 @@ class Runner:
 
     # ------------------------------------------------------------------ attempts
     def _attempt(self, item: LedgerItem, *, nested: bool) -> str:
-        item.start_attempt()
+        if not item.start_attempt():
+            return item.state  # changed meanwhile (skipped by an admin)
         try:
             outcome = self._use_case(item, nested=nested)
         except SpacePaused:

@@ -207,6 +207,27 @@ def retry_item(request: HttpRequest, space: Space, item_id: int) -> HttpResponse
 
 @space_view
 @require_POST
+def skip_item(request: HttpRequest, space: Space, item_id: int) -> HttpResponse:
+    """The admin decides an item is not to be sent (it then holds nothing up)."""
+    item = get_object_or_404(space.items, pk=item_id)
+    who = getattr(request.user, "email", "") or str(request.user)
+    if item.skip(who, request.POST.get("reason", "")[:300]):
+        messages.success(
+            request,
+            _("%(label)s is skipped: it will not be sent to sevDesk.")
+            % {"label": item.label or item.cobot_id},
+        )
+    else:
+        messages.error(
+            request,
+            _("%(label)s cannot be skipped now (it is being sent, or already done).")
+            % {"label": item.label or item.cobot_id},
+        )
+    return redirect("web:item", space.subdomain, item.pk)
+
+
+@space_view
+@require_POST
 def retry_failed(request: HttpRequest, space: Space) -> HttpResponse:
     count = sum(item.retry() for item in space.items.filter(state=State.FAILED))
     if count:

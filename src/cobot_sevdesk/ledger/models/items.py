@@ -78,6 +78,13 @@ class LedgerItem(models.Model):
     )
     #: Final states of an item whose object reached sevDesk.
     SENT_STATES: ClassVar[tuple[str, ...]] = (State.SYNCED, State.MISMATCH)
+    #: What an admin may skip: anything not being worked on and not yet done.
+    SKIPPABLE_STATES: ClassVar[tuple[str, ...]] = (
+        State.PENDING,
+        State.RETRY_WAIT,
+        State.AMBIGUOUS,
+        State.FAILED,
+    )
 
     class Source(models.TextChoices):
         WEBHOOK = "webhook", gettext_lazy("webhook")
@@ -196,6 +203,10 @@ class LedgerItem(models.Model):
     def is_open(self) -> bool:
         return self.state in self.OPEN_STATES
 
+    @property
+    def is_skippable(self) -> bool:
+        return self.state in self.SKIPPABLE_STATES
+
     # -- what the use cases record (never the state) --------------------------------
     def update(self, **fields: Any) -> None:
         """Save these fields at once, and just these, so a crash after this point does
@@ -220,10 +231,20 @@ class LedgerItem(models.Model):
         self.save(update_fields=[*fields, "updated_at"])
 
     # -- transitions: the only places the state changes -------------------------------
-    def start_attempt(self) -> str:
-        """The worker takes the item; returns the state it was in."""
-        previous = self.state
-        self._save(state=self.State.RUNNING, attempts=self.attempts + 1, recheck=False)
+    def start_attempt(self) -> bool:
+        """The worker takes the item, unless it changed since it was read (an admin
+        skipped it meanwhile): a conditional update, so a skip is never overwritten."""
+        previous, now = self.state, timezone.now()
+        taken = (
+            type(self)
+            .objects.filter(pk=self.pk, state=previous)
+            .update(
+                state=self.State.RUNNING, attempts=self.attempts + 1, recheck=False, updated_at=now
+            )
+        )
+        self.refresh_from_db()
+        if not taken:
+            return False
         if previous in (self.State.AMBIGUOUS, self.State.RUNNING):
             self.note(
                 LedgerEvent.Kind.ATTEMPT,
@@ -233,7 +254,7 @@ class LedgerItem(models.Model):
                 )
                 % {"n": self.attempts},
             )
-        return previous
+        return True
 
     def undo_attempt(self) -> None:
         """The attempt did not count (the space was paused under it): due again."""
@@ -294,6 +315,38 @@ class LedgerItem(models.Model):
         if self.state not in (self.State.FAILED, self.State.SKIPPED):
             return False
         self.reopen(_("Retry requested."))
+        return True
+
+    def skip(self, by: str, reason: str = "") -> bool:
+        """An admin (or operator) decides this item is not to be sent: it stops
+        holding anything up. Refused while a worker is on it, or once it is done."""
+        was, now = self.state, timezone.now()
+        changed = (
+            type(self)
+            .objects.filter(pk=self.pk, state__in=self.SKIPPABLE_STATES)
+            .update(
+                state=self.State.SKIPPED,
+                next_attempt_at=None,
+                recheck=False,
+                finished_at=now,
+                updated_at=now,
+            )
+        )
+        self.refresh_from_db()
+        if not changed:
+            return False
+        self.note(
+            LedgerEvent.Kind.NOTE,
+            _("Skipped by %(who)s: %(reason)s It is not sent to sevDesk; “Retry” sends it.")
+            % {"who": by, "reason": reason.strip() or _("no reason given.")},
+        )
+        if was == self.State.AMBIGUOUS:
+            self.warn(
+                _(
+                    "The last attempt may have reached sevDesk before it was skipped: "
+                    "check there for a receipt with this number."
+                )
+            )
         return True
 
     def flag_recheck(self, message: Text) -> None:
