@@ -61,6 +61,9 @@ SYNC_MAX_ATTEMPTS = env.int("SYNC_MAX_ATTEMPTS", default=8)
 SYNC_BACKOFF_BASE = env.float("SYNC_BACKOFF_BASE", default=15.0)
 SYNC_BACKOFF_CAP = env.float("SYNC_BACKOFF_CAP", default=3600.0)
 SWEEP_INTERVAL = env.float("SWEEP_INTERVAL", default=15.0)
+#: After a write whose outcome is unknown, how long look-ups go on before it is written
+#: again: longer than any request can take (sevDesk may commit a timed-out request late).
+SYNC_UNKNOWN_WINDOW = env.float("SYNC_UNKNOWN_WINDOW", default=600.0)
 RECONCILE_INTERVAL = env.float("RECONCILE_INTERVAL", default=900.0)
 RECONCILE_DAYS = env.int("RECONCILE_DAYS", default=7)
 COBOT_REQUESTS_PER_MINUTE = env.float("COBOT_REQUESTS_PER_MINUTE", default=60.0)

@@ -95,3 +95,23 @@ def test_a_worker_that_read_the_item_before_the_skip_does_not_undo_it(
     item.refresh_from_db()
     assert item.state == State.SKIPPED and item.attempts == 0
     assert oauth.sevdesk.state(token)["vouchers"] == []
+
+
+def test_an_item_needing_attention_is_listed_until_the_admin_marks_it_handled(
+    oauth: Sandboxes, admin: tuple[Client, str]
+) -> None:
+    client, _token = admin
+    space = Space.objects.get(subdomain="co-up")
+    item = invoice_item(oauth, space, "100")
+    drain_space(space.pk, slice_seconds=60)
+    item.refresh_from_db()
+    item.flag_attention("sevDesk has 2 receipts with the document number X.")
+    dashboard = client.get("/s/co-up/").content.decode()
+    assert "One item needs your attention" in dashboard and "2 receipts" in dashboard
+    assert 'id="handled"' in client.get(f"/s/co-up/items/{item.pk}/").content.decode()
+    client.post(f"/s/co-up/items/{item.pk}/handled/")
+    item.refresh_from_db()
+    assert item.attention is None
+    assert "need your attention" not in client.get("/s/co-up/").content.decode()
+    history = client.get(f"/s/co-up/items/{item.pk}/").content.decode()
+    assert "Marked as handled by ada@example.org." in history

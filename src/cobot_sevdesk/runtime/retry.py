@@ -60,6 +60,10 @@ def decide(
         return Decision(Verdict.PAUSE_SPACE)
     if not isinstance(error, TransientError):
         return Decision(Verdict.FAIL)
+    if error.code == "read_back_pending":
+        # Waiting to read back a write of unknown outcome: waiting is the point, and
+        # it ends by itself when the window is over; never a failure.
+        return Decision(Verdict.RETRY_AMBIGUOUS, error.retry_after)
     if attempts >= policy.max_attempts:
         return Decision(Verdict.FAIL)
     if error.retry_after is not None:

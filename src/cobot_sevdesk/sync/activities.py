@@ -72,6 +72,13 @@ def failure(item: LedgerItem, reason: Text) -> str:
     ).render()
 
 
+def attention(item: LedgerItem, reason: Text) -> str:
+    return (
+        _('sevDesk: %(reason)s <a href="%(link)s">Details</a>')
+        % {"reason": escape(render(reason)), "link": escape(item_link(item))}
+    ).render()
+
+
 def invoice_changed(item: LedgerItem) -> str:
     return (
         _(

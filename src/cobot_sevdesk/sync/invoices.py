@@ -35,6 +35,7 @@ from cobot_sevdesk.sync.outcome import Outcome
 from cobot_sevdesk.sync.rules import mapping
 from cobot_sevdesk.sync.rules.money import cents, check_size, in_cents, receipt_amounts
 from cobot_sevdesk.sync.rules.taxes import TaxCase, TaxLine, check_accounts, choose_tax_rule
+from cobot_sevdesk.sync.writes import may_write_again, noting_unknown_outcome
 
 log = logging.getLogger(__name__)
 State = LedgerItem.State
@@ -79,13 +80,19 @@ def sync_invoice(
         plan = plan_receipt(ctx, item, invoice)
         voucher = find_existing_receipt(ctx, invoice)
         if voucher is None:
+            may_write_again(
+                item,
+                "receipt",
+                _("the receipt for invoice %(invoice)s") % {"invoice": invoice.number},
+            )
             try:
-                voucher = create_receipt(ctx, plan)
+                voucher = create_receipt(ctx, item, plan)
             except PermanentError:
                 # The checks ran on cached accounts and cost centres; if sevDesk refused
                 # because one of them is gone, say so in our plain words.
                 plan_receipt(ctx, item, invoice, refresh=True)
                 raise
+            check_created_once(ctx, item, invoice, voucher)
         item.update(
             sevdesk_voucher_id=voucher.id,
             sevdesk_contact_id=voucher.supplier_id,
@@ -332,7 +339,7 @@ def find_existing_receipt(ctx: SpaceContext, invoice: Invoice) -> Voucher | None
     return voucher
 
 
-def create_receipt(ctx: SpaceContext, plan: mapping.ReceiptPlan) -> Voucher:
+def create_receipt(ctx: SpaceContext, item: LedgerItem, plan: mapping.ReceiptPlan) -> Voucher:
     invoice = plan.invoice
     filename = None
     if invoice.pdf_url:
@@ -340,7 +347,33 @@ def create_receipt(ctx: SpaceContext, plan: mapping.ReceiptPlan) -> Voucher:
         filename = ctx.sevdesk.upload_temp_file(mapping.pdf_filename(invoice), pdf)
     else:
         log.warning("invoice %s of %s has no PDF link", invoice.id, ctx.space.subdomain)
-    return ctx.sevdesk.save_voucher(mapping.receipt_body(plan, filename))
+    with noting_unknown_outcome(item, "receipt"):
+        return ctx.sevdesk.save_voucher(mapping.receipt_body(plan, filename))
+
+
+def check_created_once(
+    ctx: SpaceContext, item: LedgerItem, invoice: Invoice, voucher: Voucher
+) -> None:
+    """After a create, look once more: a write of an earlier attempt that sevDesk
+    committed late would show up as a second receipt. sevDesk's API cannot delete
+    receipts, so the admin is told which one to delete."""
+    others = [
+        v for v in ctx.sevdesk.find_vouchers_by_description(invoice.number) if v.id != voucher.id
+    ]
+    if not others:
+        return
+    reason = _(
+        "sevDesk has %(count)s receipts with the document number %(invoice)s (ids %(ids)s), "
+        "so this invoice is booked more than once. Delete the extra receipt %(extra)s in "
+        "sevDesk (its API cannot delete receipts), then mark this as handled."
+    ) % {
+        "count": len(others) + 1,
+        "invoice": invoice.number,
+        "ids": ", ".join(str(v.id) for v in sorted([voucher, *others], key=lambda v: v.id)),
+        "extra": voucher.id,
+    }
+    item.flag_attention(reason)
+    activities.post(ctx, activities.attention(item, reason), level="WARN")
 
 
 # ------------------------------------------------------------------ later edits

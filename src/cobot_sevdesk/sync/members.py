@@ -28,6 +28,7 @@ from cobot_sevdesk.sync import activities
 from cobot_sevdesk.sync.context import SpaceContext
 from cobot_sevdesk.sync.outcome import Outcome
 from cobot_sevdesk.sync.rules import mapping
+from cobot_sevdesk.sync.writes import may_write_again, noting_unknown_outcome
 
 log = logging.getLogger(__name__)
 State = LedgerItem.State
@@ -102,9 +103,11 @@ def find_or_create_contact(
         found = _unique_by_number(ctx, intended, member)
         if found is not None:
             return found, intended, True
+        may_write_again(item, "contact", _("the contact for %(member)s") % {"member": member.name})
     number = _free_customer_number(ctx)
     item.mark_step("intended_number", number)
-    contact = ctx.sevdesk.create_contact(mapping.contact_body(member, number))
+    with noting_unknown_outcome(item, "contact"):
+        contact = ctx.sevdesk.create_contact(mapping.contact_body(member, number))
     return contact, contact.customer_number or number, True
 
 

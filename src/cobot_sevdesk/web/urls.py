@@ -22,6 +22,7 @@ urlpatterns = [
     path("s/<str:subdomain>/items/<int:item_id>/", views.item_detail, name="item"),
     path("s/<str:subdomain>/items/<int:item_id>/retry/", views.retry_item, name="retry"),
     path("s/<str:subdomain>/items/<int:item_id>/skip/", views.skip_item, name="skip"),
+    path("s/<str:subdomain>/items/<int:item_id>/handled/", views.handled_item, name="handled"),
     path("s/<str:subdomain>/backfills/", views.start_backfill, name="start_backfill"),
     path("s/<str:subdomain>/backfills/<int:backfill_id>/", views.backfill_detail, name="backfill"),
     path(

@@ -163,7 +163,8 @@ def dashboard(request: HttpRequest, space: Space) -> HttpResponse:
         )
     page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
     counts = _counts(space)
-    needs_admin = space.items.filter(state=State.FAILED).order_by("-updated_at")[:5]
+    attention = space.items.needing_attention()
+    needs_admin = attention.order_by("-updated_at")[:5]
     running_backfill = Backfill.active_for(space.pk)
     last_backfill = running_backfill or space.backfills.order_by("-id").first()
     return render(
@@ -179,6 +180,7 @@ def dashboard(request: HttpRequest, space: Space) -> HttpResponse:
             "kind": kind,
             "q": query,
             "needs_admin": needs_admin,
+            "needs_admin_count": attention.count(),
             "backfill": last_backfill,
             "backfill_progress": last_backfill.progress() if last_backfill else None,
             "backfill_form": BackfillForm(),
@@ -223,6 +225,16 @@ def skip_item(request: HttpRequest, space: Space, item_id: int) -> HttpResponse:
             _("%(label)s cannot be skipped now (it is being sent, or already done).")
             % {"label": item.label or item.cobot_id},
         )
+    return redirect("web:item", space.subdomain, item.pk)
+
+
+@space_view
+@require_POST
+def handled_item(request: HttpRequest, space: Space, item_id: int) -> HttpResponse:
+    """The admin dealt with what the item needed (e.g. deleted a duplicate in sevDesk)."""
+    item = get_object_or_404(space.items, pk=item_id)
+    if item.attention_handled(getattr(request.user, "email", "") or str(request.user)):
+        messages.success(request, _("Marked as handled."))
     return redirect("web:item", space.subdomain, item.pk)
 
 

@@ -34,6 +34,10 @@ class LedgerItemQuerySet(models.QuerySet["LedgerItem"]):
     def due(self, now: dt.datetime) -> LedgerItemQuerySet:
         return self.filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
 
+    def needing_attention(self) -> LedgerItemQuerySet:
+        """Failed items and done items with something for the admin to look at."""
+        return self.filter(Q(state=LedgerItem.State.FAILED) | Q(attention__isnull=False))
+
     def next_due(self, now: dt.datetime | None = None) -> LedgerItem | None:
         """The oldest item with work to do now (of a space's items).
 
@@ -117,6 +121,9 @@ class LedgerItem(models.Model):
     progress = models.JSONField(default=dict, blank=True)
     #: Hash of the synced invoice's content, to tell real edits from noise.
     fingerprint = models.CharField(max_length=64, blank=True)
+    #: Something the admin must look at although the item is done (a duplicate in
+    #: sevDesk, a cancellation in Cobot, ...); listed until they mark it handled.
+    attention = MessageField(null=True, blank=True)
     #: The Cobot activity for the current failure was posted (post once, not per retry).
     failure_reported = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
@@ -180,6 +187,10 @@ class LedgerItem(models.Model):
     def error_text(self) -> str:
         """The last error in the active language."""
         return render(self.last_error) if self.last_error is not None else ""
+
+    def attention_text(self) -> str:
+        """What the admin must look at, or else the last error (active language)."""
+        return render(self.attention) if self.attention is not None else self.error_text()
 
     def history(self) -> list[tuple[dt.datetime, str, str]]:
         """(time, kind, text) of everything that happened to the item, oldest first.
@@ -347,6 +358,18 @@ class LedgerItem(models.Model):
                     "check there for a receipt with this number."
                 )
             )
+        return True
+
+    def flag_attention(self, reason: Text) -> None:
+        """List the item under "needs your attention" until the admin handles it."""
+        self._save(attention=as_message(reason))
+        self.warn(reason)
+
+    def attention_handled(self, by: str) -> bool:
+        if self.attention is None:
+            return False
+        self._save(attention=None)
+        self.note(LedgerEvent.Kind.NOTE, _("Marked as handled by %(who)s.") % {"who": by})
         return True
 
     def flag_recheck(self, message: Text) -> None:

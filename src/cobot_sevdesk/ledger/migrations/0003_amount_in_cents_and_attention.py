@@ -1,8 +1,11 @@
 """Invoice amounts are stored as integer cents: SQLite stored the decimal column as a
 float, and an absurd amount could then not be read back (every page of the space
-failed). Amounts too large for 64 bits of cents are dropped (shown as unknown)."""
+failed). Amounts too large for 64 bits of cents are dropped (shown as unknown).
+Items get a "needs your attention" reason, shown until the admin marks it handled."""
 
 from django.db import migrations, models
+
+import cobot_sevdesk.ledger.models.fields
 
 LIMIT = 90_000_000_000_000_000  # cents; well inside a signed 64-bit integer
 
@@ -26,4 +29,9 @@ class Migration(migrations.Migration):
         migrations.AddField("ledgeritem", "amount_cents", models.BigIntegerField(blank=True, null=True)),
         migrations.RunPython(forwards, migrations.RunPython.noop),
         migrations.RemoveField("ledgeritem", "amount"),
+        migrations.AddField(
+            "ledgeritem",
+            "attention",
+            cobot_sevdesk.ledger.models.fields.MessageField(blank=True, null=True),
+        ),
     ]
