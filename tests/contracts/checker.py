@@ -3,10 +3,10 @@
 Every request our clients send and every answer the sandboxes give is matched to an
 OpenAPI document and validated with openapi-core:
 
-- sevDesk: ``../shared/specs/sevdesk-openapi-community.yaml`` (the corrected spec; the
-  official one has known errors), plus ``sevdesk-extra-openapi.yaml`` here for the
-  endpoints both specs lack;
-- Cobot API 2: ``../shared/specs/cobot-api2-openapi.yml``;
+- sevDesk: ``specs/sevdesk-openapi-community.yaml`` (the corrected spec; the official
+  one has known errors), plus ``sevdesk-extra-openapi.yaml`` here for the endpoints both
+  specs lack;
+- Cobot API 2: ``specs/cobot-api2-openapi.yml``;
 - Cobot API 1: ``cobot-api1-openapi.yaml`` here (Cobot publishes none).
 
 The spec errors we knowingly deviate from are listed in ``ALLOWED`` below, each with
@@ -29,12 +29,12 @@ from openapi_core import Config, OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 
 HERE = Path(__file__).resolve().parent
-SHARED_SPECS = HERE.parents[1].parent / "shared" / "specs"  # ../shared beside the repo
+SPECS = HERE.parents[1] / "specs"  # the vendored official documents, see specs/SOURCES.md
 
 DOCS = {
-    "sevdesk": SHARED_SPECS / "sevdesk-openapi-community.yaml",
+    "sevdesk": SPECS / "sevdesk-openapi-community.yaml",
     "sevdesk-extra": HERE / "sevdesk-extra-openapi.yaml",
-    "cobot-api2": SHARED_SPECS / "cobot-api2-openapi.yml",
+    "cobot-api2": SPECS / "cobot-api2-openapi.yml",
     "cobot-api1": HERE / "cobot-api1-openapi.yaml",
 }
 SERVERS = {
