@@ -18,8 +18,8 @@ import pytest
 from django.test import Client
 
 from cobot_sevdesk.cobot.client import CobotClient, CobotUrls
+from cobot_sevdesk.cobot.events import resource_of
 from cobot_sevdesk.cobot.models import AdminSpace, Api2Space, Invoice
-from cobot_sevdesk.ledger import intake
 from cobot_sevdesk.ledger.models import LedgerItem, Space
 from cobot_sevdesk.sync.rules import mapping
 from tests.contracts.checker import ContractChecker, recording
@@ -285,8 +285,7 @@ PRODUCTION = CobotUrls(
 def test_webhook_url_points_into_the_space(
     name: str, subdomain: str, expected: tuple[str, str]
 ) -> None:
-    space = Space(subdomain=subdomain, name=subdomain, cobot_space_id="x")
-    assert intake.parse_resource_url(space, fixture(name).body["url"], PRODUCTION) == expected
+    assert resource_of(fixture(name).body["url"], PRODUCTION.space(subdomain)) == expected
 
 
 @pytest.mark.django_db
