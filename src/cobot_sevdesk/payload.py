@@ -18,6 +18,7 @@ from cobot_sevdesk.errors import PayloadError
 _MISSING = object()
 _SLASH_DATE = re.compile(r"^(\d{4})/(\d{2})/(\d{2})")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
+_DOTTED_DATE = re.compile(r"^(\d{2})\.(\d{2})\.(\d{4})$")
 
 
 class Reader:
@@ -115,14 +116,19 @@ class Reader:
         """Read a calendar date in any of the shapes the two APIs use.
 
         Cobot API 2: ``2019-01-10``; Cobot API 1: ``2012/01/01`` or
-        ``2012/01/02 12:00:00 +0000``; sevDesk: ``2024-04-08T00:00:00+02:00``.
+        ``2012/01/02 12:00:00 +0000``; sevDesk: ``2024-04-08T00:00:00+02:00`` as its
+        clients report, and ``01.01.2020`` as its official examples show.
         The date part is taken as written: it is the date in the service's own zone.
         """
         if isinstance(self.value, str):
             match = _ISO_DATE.match(self.value) or _SLASH_DATE.match(self.value)
-            if match:
+            parts = (match[1], match[2], match[3]) if match else None
+            dotted = _DOTTED_DATE.match(self.value)
+            if dotted:
+                parts = (dotted[3], dotted[2], dotted[1])
+            if parts:
                 try:
-                    return dt.date(int(match[1]), int(match[2]), int(match[3]))
+                    return dt.date(int(parts[0]), int(parts[1]), int(parts[2]))
                 except ValueError:
                     pass
         raise self.fail(f"is not a date ({self.value!r})")

@@ -199,19 +199,14 @@ def test_api1_membership_list() -> None:
     assert (member.id, member.customer_number) == ("0c4f…", "10000")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "Cobot's docs example (and Cobot's own example data) give a member's address only "
-        "as `full_address` (with company, name, country); parse_membership reads only the "
-        "split fields `address`/`post_code`/`city`, so such a member's sevDesk contact gets "
-        "no address (sync/members.py skips it when has_postal_address is false)"
-    ),
-)
 def test_api1_membership_with_the_documented_address_only() -> None:
     member = read("api1-membership-docs-address")
     assert (member.address.company, member.address.country) == ("ACME GmbH", "Germany")
+    assert (member.address.street, member.address.post_code, member.address.city) == (
+        "Street 1",
+        "12345",
+        "Berlin",
+    )
     assert mapping.has_postal_address(member.address)
     assert (member.address.street, member.address.post_code, member.address.city) == (
         "Street 1",
@@ -241,24 +236,7 @@ def test_api1_activity_is_accepted() -> None:
 
 
 # ----------------------------------------------------------------- the descriptions
-CONTRACT_XFAIL = {
-    "api1-activity": (
-        "our API 1 description (tests/contracts/cobot-api1-openapi.yaml) and the sandbox "
-        "answer 201 to POST /api/activities; Cobot's own test of its Zapier app has Cobot "
-        "answer 200 (and created_at in ISO 8601, where the sandbox writes 2026/11/30 ...)"
-    ),
-}
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=CONTRACT_XFAIL[n]))
-        if n in CONTRACT_XFAIL
-        else n
-        for n in CALLS
-    ],
-)
+@pytest.mark.parametrize("name", list(CALLS))
 def test_documented_example_satisfies_the_description_we_test_against(name: str) -> None:
     """API 2 examples against Cobot's spec, API 1 examples against our own API 1 document
     (which holds the sandbox): a document stricter than Cobot's examples is a bug."""

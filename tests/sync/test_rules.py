@@ -76,7 +76,6 @@ class TestTaxRule:
             "4400",
             "Erlöse 19 %",
             (TaxRuleOption(1, "X", frozenset({Decimal(19)})),),
-            frozenset({"REVENUE"}),
         )
         check_accounts(case("19"), 1, [only_19])
         with pytest.raises(BusinessRuleError) as err:
@@ -100,7 +99,7 @@ class TestNames:
 
 
 def account(name: str, number: str) -> BookingAccount:
-    return BookingAccount(len(name), number, name, (), frozenset({"REVENUE"}))
+    return BookingAccount(len(name), number, name, ())
 
 
 class TestAccountMatching:

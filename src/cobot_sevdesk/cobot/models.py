@@ -7,6 +7,7 @@ the payload does not have the shape we rely on.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -196,10 +197,43 @@ def parse_api2_admin_spaces(r: Reader) -> list[Api2Space]:
     return spaces
 
 
+_POSTAL_LINE = re.compile(r"^(\d{4,5})\s+(\S.*)$")
+
+
+def split_full_address(full: str, country: str | None) -> tuple[str | None, str | None, str | None]:
+    """(street, post code, city) from a multi-line ``full_address``.
+
+    Cobot's documented membership address has only ``full_address`` (plus company,
+    name, country); the split fields appear in Cobot's own newer code only. So when
+    they are missing, the lines are read the way European addresses are written:
+    the street, then "<post code> <city>", then the country. UNCERTAIN: other
+    layouts give only a street line, never a wrong post code.
+    """
+    lines = [line.strip() for line in full.splitlines() if line.strip()]
+    if country and lines and lines[-1].casefold() == country.casefold():
+        lines.pop()
+    for index, line in enumerate(lines):
+        match = _POSTAL_LINE.match(line)
+        if match:
+            street = lines[index - 1] if index > 0 else None
+            return street, match[1], match[2]
+    return (lines[0] if lines else None), None, None
+
+
 def parse_membership(r: Reader) -> Membership:
     address = r.opt("address")
     emails = [e.as_str().strip() for e in r.opt_seq("billing_emails") if e.value]
     customer_number = r.opt("customer_number")
+    street = post_code = city = country = full = None
+    if address is not None:
+        street, post_code, city = (
+            address.opt_text("address"),
+            address.opt_text("post_code"),
+            address.opt_text("city"),
+        )
+        country, full = address.opt_text("country"), address.opt_text("full_address")
+        if full and not (street or post_code or city):
+            street, post_code, city = split_full_address(full, country)
     return Membership(
         id=r.text("id"),
         name=r.opt_text("name") or "",
@@ -207,11 +241,11 @@ def parse_membership(r: Reader) -> Membership:
         address=Address(
             name=address.opt_text("name") if address else None,
             company=address.opt_text("company") if address else None,
-            street=address.opt_text("address") if address else None,
-            post_code=address.opt_text("post_code") if address else None,
-            city=address.opt_text("city") if address else None,
+            street=street,
+            post_code=post_code,
+            city=city,
             state=address.opt_text("state") if address else None,
-            country=address.opt_text("country") if address else None,
+            country=country,
             country_code=None,
         ),
         billing_emails=tuple(emails),

@@ -14,7 +14,7 @@ from typing import Any
 import requests
 
 from cobot_sevdesk import jsonutil
-from cobot_sevdesk.errors import PayloadError
+from cobot_sevdesk.errors import NotFound, PayloadError, PermanentError
 from cobot_sevdesk.http import HttpClient, Timeouts, plain_error_message
 from cobot_sevdesk.payload import Reader
 from cobot_sevdesk.sevdesk import models
@@ -72,6 +72,22 @@ class SevdeskClient(HttpClient):
         return Reader(body["objects"], SERVICE, "objects")
 
     @classmethod
+    def _created(cls, response: requests.Response) -> Reader:
+        """The object a create or save answers with.
+
+        UNCERTAIN: the official spec shows these answers without the ``objects``
+        envelope; the live API wraps them, as the community spec and real clients
+        report. Both forms are read (the one place this is decided).
+        """
+        try:
+            body = jsonutil.loads(response.content)
+        except ValueError:
+            raise PayloadError(SERVICE, "$", "is not valid JSON") from None
+        if isinstance(body, dict) and "objects" not in body:
+            return Reader(body, SERVICE)
+        return cls._one(response)
+
+    @classmethod
     def _one(cls, response: requests.Response) -> Reader:
         """A single object, whether sent bare or as a one-element list."""
         objects = cls._objects(response)
@@ -124,10 +140,18 @@ class SevdeskClient(HttpClient):
         return [c for c in contacts if (c.customer_number or "").strip() == number.strip()]
 
     def get_contact(self, contact_id: int) -> models.Contact:
-        return models.parse_contact(self._one(self._get(f"/Contact/{contact_id}")))
+        try:
+            response = self._get(f"/Contact/{contact_id}")
+        except PermanentError as exc:
+            # sevDesk documents a missing contact as 400 "Bad request. Contact was not
+            # found" (a 404 is possible too): either way it is not there.
+            if exc.status == 400:
+                raise NotFound(SERVICE, exc.service_message, status=400, path=exc.path) from exc
+            raise
+        return models.parse_contact(self._one(response))
 
     def create_contact(self, body: Mapping[str, Any]) -> models.Contact:
-        return models.parse_contact(self._one(self.request("POST", "/Contact", json_body=body)))
+        return models.parse_contact(self._created(self.request("POST", "/Contact", json_body=body)))
 
     def list_contact_addresses(self, contact_id: int) -> list[models.ContactAddress]:
         params = {"contact[id]": contact_id, "contact[objectName]": "Contact"}
@@ -135,7 +159,7 @@ class SevdeskClient(HttpClient):
 
     def create_contact_address(self, body: Mapping[str, Any]) -> models.ContactAddress:
         return models.parse_contact_address(
-            self._one(self.request("POST", "/ContactAddress", json_body=body))
+            self._created(self.request("POST", "/ContactAddress", json_body=body))
         )
 
     def list_communication_ways(self, contact_id: int) -> list[models.CommunicationWay]:
@@ -144,7 +168,7 @@ class SevdeskClient(HttpClient):
 
     def create_communication_way(self, body: Mapping[str, Any]) -> models.CommunicationWay:
         response = self.request("POST", "/CommunicationWay", json_body=body)
-        return models.parse_communication_way(self._one(response))
+        return models.parse_communication_way(self._created(response))
 
     def countries(self) -> list[models.Country]:
         """``/StaticCountry`` is not in the current spec but used by every client; its
@@ -182,7 +206,7 @@ class SevdeskClient(HttpClient):
     def save_voucher(self, body: Mapping[str, Any]) -> models.Voucher:
         """Create a voucher with its positions in one call; returns the stored voucher."""
         response = self.request("POST", "/Voucher/Factory/saveVoucher", json_body=body)
-        return models.parse_voucher(self._one(response).field("voucher"))
+        return models.parse_voucher(self._created(response).field("voucher"))
 
     def find_vouchers_by_description(
         self, description: str, credit_debit: str = "D"

@@ -87,7 +87,6 @@ class BookingAccount:
     number: str
     name: str
     rules: tuple[TaxRuleOption, ...]
-    receipt_types: frozenset[str]
 
     def allows(self, rule_id: int, rate: Decimal) -> bool:
         return any(r.id == rule_id and rate in r.rates for r in self.rules)
@@ -204,7 +203,6 @@ def parse_booking_account(r: Reader) -> BookingAccount:
         number=r.text("accountNumber"),
         name=r.opt_text("accountName") or "",
         rules=tuple(rules),
-        receipt_types=frozenset(t.as_str() for t in r.opt_seq("allowedReceiptTypes")),
     )
 
 

@@ -218,9 +218,10 @@ def match_accounts(
 
 
 def _match(invoice: Invoice, accounts: list[BookingAccount]) -> list[BookingAccount | None]:
-    revenue = [a for a in accounts if not a.receipt_types or "REVENUE" in a.receipt_types]
+    # Every account of the revenue guidance may take revenue: no filter on the
+    # receipt types it lists (no document says what they mean for revenue).
     return [
-        mapping.match_account(line.accounting_code, revenue) if line.accounting_code else None
+        mapping.match_account(line.accounting_code, accounts) if line.accounting_code else None
         for line in invoice.lines
     ]
 
