@@ -30,7 +30,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -38,11 +38,11 @@ import requests
 
 from cobot_sevdesk.http import USER_AGENT
 from cobot_sevdesk.sandbox.pdf import invoice_pdf
+from cobot_sevdesk.sandbox.rounding import invoice_amounts
 from cobot_sevdesk.sandbox.server import App, HttpError, Request, Response
 
 log = logging.getLogger(__name__)
 
-CENT = Decimal("0.01")
 JSONAPI = "application/vnd.api+json"
 #: Cobot: "up to 10 retries with growing intervals over up to 20 hours".
 #: GUESS: the exact intervals are not published; these add up to 20 hours.
@@ -92,16 +92,6 @@ def _hex_id() -> str:
     return secrets.token_hex(16)
 
 
-def _money(value: Decimal) -> str:
-    return format(value.quantize(CENT, ROUND_HALF_UP), "f")
-
-
-def _taxes(rate: Decimal, amount: Decimal) -> list[dict[str, str]]:
-    if not rate:
-        return []
-    return [{"name": "VAT", "rate": format(rate, "f"), "amount": _money(amount)}]
-
-
 def _slash_date(day: dt.date) -> str:
     return day.strftime("%Y/%m/%d")
 
@@ -116,66 +106,27 @@ def _jsonapi_errors(status: int, detail: str) -> HttpError:
     )
 
 
-def invoice_amounts(lines: list[dict[str, Any]], currency: str) -> dict[str, Any]:
-    """Amounts the way an invoicing system computes them.
-
-    GUESS: Cobot's exact rounding is unpublished. Lines are rounded to the cent
-    one by one, and the invoice's tax per rate is computed once on the summed
-    net of that rate, so line grosses need not add up to the invoice gross.
-    That is the harder case for a receipt that must match to the cent.
-    """
-    items = []
-    net_by_rate: dict[Decimal, Decimal] = {}
-    for line in lines:
-        rate = Decimal(str(line["tax_rate"]))
-        unit_net = Decimal(str(line["unit_net"]))
-        quantity = Decimal(str(line["quantity"]))
-        unit_tax = (unit_net * rate / 100).quantize(CENT, ROUND_HALF_UP)
-        total_net = (unit_net * quantity).quantize(CENT, ROUND_HALF_UP)
-        total_tax = (total_net * rate / 100).quantize(CENT, ROUND_HALF_UP)
-        net_by_rate[rate] = net_by_rate.get(rate, Decimal(0)) + total_net
-        items.append(
-            {
-                "description": line["description"],
-                "quantity": format(quantity, "f"),
-                "paid": False,
-                "accountingCode": line.get("accounting_code"),
-                "costCenter": (
-                    {"name": line["cost_center"], "number": line["cost_center"]}
-                    if line.get("cost_center")
-                    else None
-                ),
-                "revenueAccount": None,
-                "amount": {
-                    "net": _money(unit_net),
-                    "gross": _money(unit_net + unit_tax),
-                    "currency": currency,
-                    "taxes": _taxes(rate, unit_tax),
-                },
-                "totalAmount": {
-                    "net": _money(total_net),
-                    "gross": _money(total_net + total_tax),
-                    "currency": currency,
-                    "taxes": _taxes(rate, total_tax),
-                },
-            }
-        )
-    total_net = sum(net_by_rate.values(), Decimal(0))
-    taxes_out = []
-    total_tax = Decimal(0)
-    for rate, net in sorted(net_by_rate.items()):
-        if not rate:
-            continue
-        amount = (net * rate / 100).quantize(CENT, ROUND_HALF_UP)
-        total_tax += amount
-        taxes_out.append({"name": "VAT", "rate": format(rate, "f"), "amount": _money(amount)})
-    total = {
-        "net": _money(total_net),
-        "gross": _money(total_net + total_tax),
-        "currency": currency,
-        "taxes": taxes_out,
-    }
-    return {"items": items, "totalAmount": total}
+def invoice_items(lines: list[dict[str, Any]], currency: str) -> dict[str, Any]:
+    """An invoice's ``items`` and ``totalAmount`` as API 2 shows them."""
+    amounts = invoice_amounts(lines)
+    items = [
+        {
+            "description": line["description"],
+            "quantity": format(line_amounts.quantity, "f"),
+            "paid": False,
+            "accountingCode": line.get("accounting_code"),
+            "costCenter": (
+                {"name": line["cost_center"], "number": line["cost_center"]}
+                if line.get("cost_center")
+                else None
+            ),
+            "revenueAccount": None,
+            "amount": line_amounts.unit_json(currency),
+            "totalAmount": line_amounts.total_json(currency),
+        }
+        for line, line_amounts in zip(lines, amounts.lines, strict=True)
+    ]
+    return {"items": items, "totalAmount": amounts.total_json(currency)}
 
 
 @dataclass
@@ -621,7 +572,7 @@ class CobotSandbox(App):
 
     # ============================================================== invoices
     def _invoice_api2(self, space: Space, inv: dict[str, Any]) -> dict[str, Any]:
-        amounts = invoice_amounts(inv["lines"], inv["currency"])
+        amounts = invoice_items(inv["lines"], inv["currency"])
         pdf_token = secrets.token_urlsafe(12)
         with self.lock:
             inv["pdf_tokens"][pdf_token] = time.time() + self.pdf_lifetime
@@ -773,7 +724,7 @@ class CobotSandbox(App):
             expires = invoice["pdf_tokens"].get(request.arg("token") or "")
             if expires is None or expires < time.time():
                 raise _jsonapi_errors(403, "PDF link expired")
-            amounts = invoice_amounts(invoice["lines"], invoice["currency"])
+            amounts = invoice_items(invoice["lines"], invoice["currency"])
             lines = [
                 f"{space.name}",
                 f"Invoice {invoice['number']}",
@@ -785,7 +736,7 @@ class CobotSandbox(App):
         raise _jsonapi_errors(404, "Invoice not found")
 
     def _invoice_api1(self, space: Space, inv: dict[str, Any]) -> dict[str, Any]:
-        amounts = invoice_amounts(inv["lines"], inv["currency"])
+        amounts = invoice_items(inv["lines"], inv["currency"])
         return {
             "id": inv["id"],
             "membership_id": inv.get("membership_id"),
