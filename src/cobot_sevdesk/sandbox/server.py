@@ -22,7 +22,7 @@ from decimal import Decimal
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from cobot_sevdesk import jsonutil
@@ -288,6 +288,12 @@ class App:
         data = request.json()
         self.delay = float(Decimal(str(data.get("seconds", 0))))
         return Response(204)
+
+
+class Area(Protocol):
+    """One area of a sandbox's API (say, OAuth): it registers its routes on the ``App``."""
+
+    def register(self, app: App) -> None: ...
 
 
 class _Handler(BaseHTTPRequestHandler):
