@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 import requests
 
+from cobot_sevdesk.sandbox.app import App, Request, Response
 from cobot_sevdesk.sandbox.control import Sandboxes
-from cobot_sevdesk.sandbox.server import App, Request, Response, serve_in_thread
+from cobot_sevdesk.sandbox.server import serve_in_thread
 from tests.processes import wait_until
 
 

@@ -18,6 +18,7 @@ Guesses about the real API are marked GUESS at the one place they are made.
 
 from __future__ import annotations
 
+from cobot_sevdesk.sandbox.app import App, Area
 from cobot_sevdesk.sandbox.cobot.api1 import Api1
 from cobot_sevdesk.sandbox.cobot.api2 import Api2
 from cobot_sevdesk.sandbox.cobot.control import Control
@@ -25,7 +26,6 @@ from cobot_sevdesk.sandbox.cobot.oauth import OAuth
 from cobot_sevdesk.sandbox.cobot.state import CobotState
 from cobot_sevdesk.sandbox.cobot.ui import Ui
 from cobot_sevdesk.sandbox.cobot.webhooks import Webhooks
-from cobot_sevdesk.sandbox.server import App, Area
 
 __all__ = ["CobotSandbox"]
 
@@ -38,7 +38,7 @@ class CobotSandbox(App):
         self.state = CobotState(self.lock, lambda: self.base_url)
         self.webhooks = Webhooks(self.state)
         control = Control(self.state, self.webhooks)
-        areas: tuple[Area, ...] = (
+        areas: tuple[Area[CobotState], ...] = (
             OAuth(self.state),
             Api1(self.state),
             self.webhooks,

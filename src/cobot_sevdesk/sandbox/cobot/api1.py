@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from cobot_sevdesk.sandbox.app import App, Area, HttpError, Request, Response
 from cobot_sevdesk.sandbox.cobot.state import (
     CobotState,
     Space,
@@ -16,7 +17,6 @@ from cobot_sevdesk.sandbox.cobot.state import (
     slash_time,
 )
 from cobot_sevdesk.sandbox.rounding import invoice_amounts
-from cobot_sevdesk.sandbox.server import App, HttpError, Request, Response
 
 
 def membership_json(state: CobotState, space: Space, m: dict[str, Any]) -> dict[str, Any]:
@@ -91,10 +91,7 @@ def invoice_json(state: CobotState, space: Space, inv: dict[str, Any]) -> dict[s
     }
 
 
-class Api1:
-    def __init__(self, state: CobotState) -> None:
-        self.state = state
-
+class Api1(Area[CobotState]):
     def register(self, app: App) -> None:
         r = app.route
         r("GET", "/api/user", self.user)

@@ -9,10 +9,10 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
+from cobot_sevdesk.sandbox.app import App, Area, Request, Response
 from cobot_sevdesk.sandbox.cobot.state import CobotState, Space, jsonapi_error
 from cobot_sevdesk.sandbox.pdf import invoice_pdf
 from cobot_sevdesk.sandbox.rounding import invoice_amounts
-from cobot_sevdesk.sandbox.server import App, Request, Response
 
 JSONAPI = "application/vnd.api+json"
 
@@ -124,10 +124,7 @@ def invoice_json(state: CobotState, space: Space, inv: dict[str, Any]) -> dict[s
     }
 
 
-class Api2:
-    def __init__(self, state: CobotState) -> None:
-        self.state = state
-
+class Api2(Area[CobotState]):
     def register(self, app: App) -> None:
         app.route("GET", "/api2/user", self.user)
         app.route("GET", "/api2/spaces/<id>", self.space)

@@ -9,15 +9,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from cobot_sevdesk.sandbox.app import App, Area, HttpError, Request, Response
 from cobot_sevdesk.sandbox.cobot import api1, api2
 from cobot_sevdesk.sandbox.cobot.state import CobotState, Space, hex_id
 from cobot_sevdesk.sandbox.cobot.webhooks import Webhooks, subscription_json
-from cobot_sevdesk.sandbox.server import App, HttpError, Request, Response
 
 
-class Control:
+class Control(Area[CobotState]):
     def __init__(self, state: CobotState, webhooks: Webhooks) -> None:
-        self.state = state
+        super().__init__(state)
         self.webhooks = webhooks
 
     def register(self, app: App) -> None:

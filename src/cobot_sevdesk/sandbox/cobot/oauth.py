@@ -14,17 +14,14 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
+from cobot_sevdesk.sandbox.app import App, Area, HttpError, Request, Response
 from cobot_sevdesk.sandbox.cobot.state import CobotState
-from cobot_sevdesk.sandbox.server import App, HttpError, Request, Response
 
 #: How long an authorization code can be exchanged, in seconds.
 CODE_LIFETIME = 600
 
 
-class OAuth:
-    def __init__(self, state: CobotState) -> None:
-        self.state = state
-
+class OAuth(Area[CobotState]):
     def register(self, app: App) -> None:
         app.route("GET", "/oauth/authorize", self.authorize_page)
         app.route("POST", "/oauth/authorize", self.authorize_approve)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from cobot_sevdesk.sandbox.server import HttpError, Request
+from cobot_sevdesk.sandbox.app import HttpError, Request
 
 
 def hex_id() -> str:

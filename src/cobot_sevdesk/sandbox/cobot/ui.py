@@ -8,9 +8,9 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
+from cobot_sevdesk.sandbox.app import App, Area, HttpError, Request, Response
 from cobot_sevdesk.sandbox.cobot.control import Control
 from cobot_sevdesk.sandbox.cobot.state import CobotState
-from cobot_sevdesk.sandbox.server import App, HttpError, Request, Response
 
 PAGE = """<!doctype html><html><head><meta charset='utf-8'><title>Cobot sandbox</title>
 <style>body{{font:15px system-ui;margin:2rem;max-width:60rem}}
@@ -45,9 +45,9 @@ def _done(message: str) -> Response:
     return Response(303, b"", {"Location": "/_sandbox/ui?" + urlencode({"done": message})})
 
 
-class Ui:
+class Ui(Area[CobotState]):
     def __init__(self, state: CobotState, control: Control) -> None:
-        self.state = state
+        super().__init__(state)
         self.control = control
 
     def register(self, app: App) -> None:

@@ -18,8 +18,8 @@ from typing import Any
 import requests
 
 from cobot_sevdesk.http import USER_AGENT
+from cobot_sevdesk.sandbox.app import App, Area, HttpError, Request, Response
 from cobot_sevdesk.sandbox.cobot.state import CobotState, Space, hex_id, not_found
-from cobot_sevdesk.sandbox.server import App, HttpError, Request, Response
 
 #: Cobot: "up to 10 retries with growing intervals over up to 20 hours".
 #: GUESS: the exact intervals are not published; these add up to 20 hours.
@@ -61,9 +61,9 @@ def subscription_json(state: CobotState, space: Space, sub: dict[str, Any]) -> d
     }
 
 
-class Webhooks:
+class Webhooks(Area[CobotState]):
     def __init__(self, state: CobotState) -> None:
-        self.state = state
+        super().__init__(state)
         #: Every delivery with its attempts, for ``GET /_sandbox/deliveries``.
         self.deliveries: list[dict[str, Any]] = []
         self.retry_delays: tuple[float, ...] = REAL_RETRY_DELAYS

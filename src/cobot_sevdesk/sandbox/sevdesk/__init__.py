@@ -21,7 +21,7 @@ state; ``POST /accounts/<token>/booking-accounts``, ``DELETE
 
 from __future__ import annotations
 
-from cobot_sevdesk.sandbox.server import App, Area
+from cobot_sevdesk.sandbox.app import App, Area
 from cobot_sevdesk.sandbox.sevdesk.bookkeeping import Bookkeeping
 from cobot_sevdesk.sandbox.sevdesk.contacts import Contacts
 from cobot_sevdesk.sandbox.sevdesk.control import Control
@@ -38,7 +38,7 @@ class SevdeskSandbox(App):
     def __init__(self) -> None:
         super().__init__()
         self.state = SevdeskState(self.lock)
-        areas: tuple[Area, ...] = (
+        areas: tuple[Area[SevdeskState], ...] = (
             Bookkeeping(self.state),
             Contacts(self.state),
             Vouchers(self.state),

@@ -13,7 +13,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from cobot_sevdesk.sandbox.server import App, Request
+from cobot_sevdesk.sandbox.app import App, Area, Request
 from cobot_sevdesk.sandbox.sevdesk.state import Account, SevdeskState, error, page, s
 
 RATE_TOKENS = {Decimal(0): "ZERO", Decimal(7): "SEVEN", Decimal(19): "NINETEEN"}
@@ -155,10 +155,7 @@ def guide_json(guide: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class Bookkeeping:
-    def __init__(self, state: SevdeskState) -> None:
-        self.state = state
-
+class Bookkeeping(Area[SevdeskState]):
     def register(self, app: App) -> None:
         r = app.route
         r("GET", "/Tools/bookkeepingSystemVersion", self.bookkeeping_version)

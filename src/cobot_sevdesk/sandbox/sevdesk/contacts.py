@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cobot_sevdesk.sandbox.server import App, Request, Response
+from cobot_sevdesk.sandbox.app import App, Area, Request, Response
 from cobot_sevdesk.sandbox.sevdesk.state import (
     Account,
     SevdeskState,
@@ -52,6 +52,15 @@ COUNTRIES: list[tuple[int, str, str, str]] = [
 CONTACT_CATEGORIES = {2: "Lieferant", 3: "Kunde", 4: "Partner", 28: "Interessent"}
 ADDRESS_CATEGORIES = {43: "Arbeit", 44: "Privat", 47: "Rechnungsanschrift", 48: "Lieferanschrift"}
 COMMUNICATION_KEYS = {1: "Privat", 2: "Arbeit", 3: "Fax", 4: "Mobil", 8: "Rechnungsadresse"}
+
+
+#: An organisation has a ``name``; a person has ``surename`` and ``familyname``.
+NAME_FIELDS = ("name", "surename", "familyname")
+
+
+def names(body: dict[str, Any]) -> dict[str, Any]:
+    """The name fields of a contact in a request body."""
+    return {key: body.get(key) for key in NAME_FIELDS}
 
 
 def _used_numbers(account: Account) -> set[str]:
@@ -180,10 +189,7 @@ def _embed(request: Request) -> set[str]:
     return set((request.arg("embed") or "").split(","))
 
 
-class Contacts:
-    def __init__(self, state: SevdeskState) -> None:
-        self.state = state
-
+class Contacts(Area[SevdeskState]):
     def register(self, app: App) -> None:
         r = app.route
         r("GET", "/Contact/Factory/getNextCustomerNumber", self.next_customer_number)
@@ -225,9 +231,7 @@ class Contacts:
             # GUESS: customerNumber filters by exact value (what real clients assume).
             if number is not None and contact.get("customerNumber") != number:
                 continue
-            if name and not any(
-                name in (contact.get(k) or "").lower() for k in ("name", "surename", "familyname")
-            ):
+            if name and not any(name in (contact.get(k) or "").lower() for k in NAME_FIELDS):
                 continue
             found.append(contact_json(account, contact, embed))
         return page(request, found)
@@ -247,7 +251,7 @@ class Contacts:
         category = ref_id(body.get("category"), "Category", "category")
         if category not in CONTACT_CATEGORIES:
             raise error(422, f"Unknown category {category}")
-        if not (body.get("name") or body.get("surename") or body.get("familyname")):
+        if not any(names(body).values()):
             raise error(
                 422, "A contact needs a name (organisation) or surename/familyname (person)"
             )
@@ -257,9 +261,7 @@ class Contacts:
         contact = store_contact(
             self.state,
             account,
-            name=body.get("name"),
-            surename=body.get("surename"),
-            familyname=body.get("familyname"),
+            **names(body),
             customer_number=str(number) if number is not None else None,
             category=category,
             status=int(body.get("status") or 100),

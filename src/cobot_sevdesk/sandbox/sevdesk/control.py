@@ -7,22 +7,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from cobot_sevdesk.sandbox.server import App, HttpError, Request, Response
+from cobot_sevdesk.sandbox.app import App, Area, HttpError, Request, Response
 from cobot_sevdesk.sandbox.sevdesk.bookkeeping import (
     add_booking_account,
     add_cost_centre,
     chart,
     guide_json,
 )
-from cobot_sevdesk.sandbox.sevdesk.contacts import contact_json, store_contact
+from cobot_sevdesk.sandbox.sevdesk.contacts import contact_json, names, store_contact
 from cobot_sevdesk.sandbox.sevdesk.state import Account, SevdeskState
 from cobot_sevdesk.sandbox.sevdesk.vouchers import position_json, voucher_json
 
 
-class Control:
-    def __init__(self, state: SevdeskState) -> None:
-        self.state = state
-
+class Control(Area[SevdeskState]):
     def register(self, app: App) -> None:
         r = app.route
         a = "/_sandbox/accounts/<token>"
@@ -87,9 +84,7 @@ class Control:
         contact = store_contact(
             self.state,
             account,
-            name=body.get("name"),
-            surename=body.get("surename"),
-            familyname=body.get("familyname"),
+            **names(body),
             customer_number=body.get("customerNumber"),
         )
         return Response(201, {"id": contact["id"], "customerNumber": contact["customerNumber"]})

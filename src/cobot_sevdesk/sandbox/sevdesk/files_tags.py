@@ -8,7 +8,7 @@ import hashlib
 import uuid
 from typing import Any
 
-from cobot_sevdesk.sandbox.server import App, Request, Response
+from cobot_sevdesk.sandbox.app import App, Area, Request, Response
 from cobot_sevdesk.sandbox.sevdesk.state import (
     Account,
     SevdeskState,
@@ -36,10 +36,7 @@ def _relation_json(account: Account, relation: dict[str, Any]) -> dict[str, Any]
     }
 
 
-class FilesAndTags:
-    def __init__(self, state: SevdeskState) -> None:
-        self.state = state
-
+class FilesAndTags(Area[SevdeskState]):
     def register(self, app: App) -> None:
         app.route("POST", "/Voucher/Factory/uploadTempFile", self.upload_temp_file)
         app.route("POST", "/Tag/Factory/create", self.create_tag)

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from cobot_sevdesk.sandbox.server import HttpError, Request
+from cobot_sevdesk.sandbox.app import HttpError, Request
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

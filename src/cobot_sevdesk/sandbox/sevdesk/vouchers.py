@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from cobot_sevdesk.sandbox.server import App, Request, Response
+from cobot_sevdesk.sandbox.app import App, Area, Request, Response
 from cobot_sevdesk.sandbox.sevdesk.bookkeeping import (
     ALL_RULES,
     LEGACY_TAX_TYPES,
@@ -226,10 +226,7 @@ def _position(
     }
 
 
-class Vouchers:
-    def __init__(self, state: SevdeskState) -> None:
-        self.state = state
-
+class Vouchers(Area[SevdeskState]):
     def register(self, app: App) -> None:
         app.route("POST", "/Voucher/Factory/saveVoucher", self.save_voucher)
         app.route("GET", "/Voucher", self.list_vouchers)
