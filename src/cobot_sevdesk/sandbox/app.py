@@ -149,7 +149,8 @@ class LoggedRequest:
 
 
 class App:
-    """Routing, request log and faults; subclasses add routes and state."""
+    """Routing, request log and faults; a sandbox subclasses it and registers the routes
+    of its ``Area``s."""
 
     name = "sandbox"
 
