@@ -1,4 +1,7 @@
-"""Receipt sums equal invoice sums to the cent, for any invoice (property-based)."""
+"""Receipt sums equal invoice sums to the cent, for any invoice (property-based).
+
+The invoices' amounts come from our model of Cobot's rounding
+(``cobot_sevdesk.sandbox.rounding``), the same the Cobot sandbox uses."""
 
 from __future__ import annotations
 
@@ -13,8 +16,8 @@ from cobot_sevdesk.cobot.models import parse_invoice
 from cobot_sevdesk.errors import BusinessRuleError
 from cobot_sevdesk.ledger.models import LedgerItem
 from cobot_sevdesk.payload import Reader
-from cobot_sevdesk.sandbox.cobot import invoice_amounts
 from cobot_sevdesk.sandbox.control import Sandboxes
+from cobot_sevdesk.sandbox.rounding import invoice_amounts
 from cobot_sevdesk.sync.rules.money import CENT, receipt_amounts
 from tests.world import make_world
 
@@ -47,7 +50,17 @@ invoice_lines = st.lists(line, min_size=1, max_size=40)
 
 
 def as_invoice(lines: list[dict[str, Any]]) -> Any:
-    amounts = invoice_amounts(lines, "EUR")
+    amounts = invoice_amounts(lines)
+    items = [
+        {
+            "description": line["description"],
+            "quantity": format(amount.quantity, "f"),
+            "accountingCode": line["accounting_code"],
+            "amount": amount.unit_json("EUR"),
+            "totalAmount": amount.total_json("EUR"),
+        }
+        for line, amount in zip(lines, amounts.lines, strict=True)
+    ]
     data = {
         "id": "inv1",
         "type": "invoices",
@@ -58,8 +71,8 @@ def as_invoice(lines: list[dict[str, Any]]) -> Any:
             "customerNumber": None,
             "taxId": None,
             "recipientAddress": {"name": "X", "company": None, "countryCode": "DE"},
-            "items": amounts["items"],
-            "totalAmount": amounts["totalAmount"],
+            "items": items,
+            "totalAmount": amounts.total_json("EUR"),
         },
     }
     return parse_invoice(Reader(data, "Cobot"))

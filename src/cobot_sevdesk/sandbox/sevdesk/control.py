@@ -1,0 +1,132 @@
+"""The sandbox's own control endpoints (``/_sandbox/accounts...``, not part of sevDesk):
+create an account with a token, add booking accounts, cost centres and contacts as an
+admin would in sevDesk, revoke and restore the token, and look at an account's whole
+state. ``cobot_sevdesk.sandbox.control`` is their client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cobot_sevdesk.sandbox.app import App, Area, HttpError, Request, Response
+from cobot_sevdesk.sandbox.sevdesk.bookkeeping import (
+    add_booking_account,
+    add_cost_centre,
+    chart,
+    guide_json,
+)
+from cobot_sevdesk.sandbox.sevdesk.contacts import contact_json, names, store_contact
+from cobot_sevdesk.sandbox.sevdesk.state import Account, SevdeskState
+from cobot_sevdesk.sandbox.sevdesk.vouchers import position_json, voucher_json
+
+
+class Control(Area[SevdeskState]):
+    def register(self, app: App) -> None:
+        r = app.route
+        a = "/_sandbox/accounts/<token>"
+        r("POST", "/_sandbox/accounts", self.create_account)
+        r("GET", a, self.account_state)
+        r("POST", a + "/booking-accounts", self.add_booking_account)
+        r("DELETE", a + "/booking-accounts/<number>", self.remove_booking_account)
+        r("POST", a + "/cost-centres", self.add_cost_centre)
+        r("POST", a + "/contacts", self.add_contact)
+        r("POST", a + "/revoke", self.revoke)
+        r("POST", a + "/restore", self.restore)
+
+    def _by_token(self, request: Request) -> Account:
+        account = self.state.tokens.get(request.params["token"])
+        if account is None:
+            raise HttpError(404, {"error": "no such sandbox account"})
+        return account
+
+    def create_account(self, request: Request) -> Response:
+        body = request.json()
+        small_business = bool(body.get("small_business", False))
+        account = self.state.add_account(
+            body["token"],
+            name=body.get("name", "Sandbox GmbH"),
+            small_business=small_business,
+            version=body.get("version", "2.0"),
+            guidance=chart(small_business),
+        )
+        for centre in body.get("cost_centres", []):
+            add_cost_centre(
+                self.state, account, centre["number"], centre.get("name", centre["number"])
+            )
+        for booking in body.get("booking_accounts", []):
+            add_booking_account(self.state, account, booking)
+        return Response(201, {"id": account.id})
+
+    def add_booking_account(self, request: Request) -> Response:
+        account = self._by_token(request)
+        return Response(201, guide_json(add_booking_account(self.state, account, request.json())))
+
+    def remove_booking_account(self, request: Request) -> Response:
+        account = self._by_token(request)
+        key = request.params["number"]
+        with self.state.lock:
+            before = len(account.guidance)
+            account.guidance = [
+                g for g in account.guidance if g["accountNumber"] != key and g["accountName"] != key
+            ]
+            if len(account.guidance) == before:
+                raise HttpError(404, {"error": "no such booking account"})
+        return Response(204)
+
+    def add_cost_centre(self, request: Request) -> Response:
+        account = self._by_token(request)
+        body = request.json()
+        centre_id = add_cost_centre(self.state, account, body["number"], body.get("name", ""))
+        return Response(201, {"id": centre_id})
+
+    def add_contact(self, request: Request) -> Response:
+        account = self._by_token(request)
+        body = request.json()
+        contact = store_contact(
+            self.state,
+            account,
+            **names(body),
+            customer_number=body.get("customerNumber"),
+        )
+        return Response(201, {"id": contact["id"], "customerNumber": contact["customerNumber"]})
+
+    def revoke(self, request: Request) -> Response:
+        self._by_token(request).revoked = True
+        return Response(204)
+
+    def restore(self, request: Request) -> Response:
+        self._by_token(request).revoked = False
+        return Response(204)
+
+    def account_state(self, request: Request) -> Any:
+        account = self._by_token(request)
+        with self.state.lock:
+            positions: dict[int, list[dict[str, Any]]] = {}
+            for p in account.positions.values():
+                positions.setdefault(p["voucher"], []).append(position_json(account, p))
+            tags: dict[int, list[str]] = {}
+            for r in account.tag_relations.values():
+                if r["object"]["objectName"] == "Voucher":
+                    tags.setdefault(r["object"]["id"], []).append(account.tags[r["tag"]])
+            return {
+                "id": account.id,
+                "contacts": [
+                    {
+                        **contact_json(account, c, {"addresses", "communicationWays"}),
+                        "description": c.get("description"),
+                    }
+                    for c in account.contacts.values()
+                ],
+                "vouchers": [
+                    {
+                        **voucher_json(account, v),
+                        "positions": positions.get(v["id"], []),
+                        "tags": tags.get(v["id"], []),
+                        "documentHash": account.documents[v["document"]]["hash"]
+                        if v["document"]
+                        else None,
+                    }
+                    for v in account.vouchers.values()
+                ],
+                "costCentres": [{"id": cid, **c} for cid, c in account.cost_centres.items()],
+                "bookingAccounts": [guide_json(g) for g in account.guidance],
+            }

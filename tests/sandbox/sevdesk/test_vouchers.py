@@ -1,0 +1,102 @@
+"""saveVoucher enforces sevDesk's documented rules with 422s and stores sums as the
+live API shows them (strings); vouchers and positions are found by their filters."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from tests.sandbox.sevdesk.payloads import position, save, voucher
+
+
+def test_valid_income_receipt_is_stored_with_string_sums(api: Any) -> None:
+    response = save(api, voucher(), [position()])
+    assert response.status_code == 201
+    stored = response.json()["objects"]["voucher"]
+    assert (stored["sumGross"], stored["sumNet"], stored["sumTax"]) == ("119", "100", "19")
+    assert stored["status"] == "100" and isinstance(stored["id"], str)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"status": 1000}, "status 50"),
+        ({"supplierName": None}, "supplier or supplierName"),
+        ({"taxRule": None}, "taxRule is required"),
+        ({"taxRule": {"id": 21, "objectName": "TaxRule"}}, "cannot be used on vouchers"),
+        ({"creditDebit": "X"}, "creditDebit"),
+        ({"currency": "CHF"}, "propertyExchangeRate"),
+        ({"costCentre": {"id": 1, "objectName": "CostCentre"}}, "Cost centre"),
+    ],
+)
+def test_voucher_level_rules(api: Any, change: dict[str, Any], message: str) -> None:
+    response = save(api, voucher(**change), [position()])
+    assert response.status_code == 422
+    assert message in response.json()["error"]["message"]
+
+
+def test_account_rule_and_rate_must_fit(api: Any) -> None:
+    # 4300 "Erlöse 7 %" under rule 1 with 19 % is fine per rule, but 4100 (§4, rule 4) is not.
+    assert save(api, voucher(), [position(datev=3610)]).status_code == 422
+    # Rule 11 (small business) is not offered to a regular-taxed client's 4400.
+    wrong_rule = save(api, voucher(taxRule={"id": 11, "objectName": "TaxRule"}), [position(rate=0)])
+    assert wrong_rule.status_code == 422
+    assert "not allowed for account 4400" in wrong_rule.json()["error"]["message"]
+    # Rule 17 allows only 0 %.
+    rate = save(
+        api, voucher(taxRule={"id": 17, "objectName": "TaxRule"}), [position(datev=3631, rate=19)]
+    )
+    assert rate.status_code == 422 and "tax rate 19" in rate.json()["error"]["message"]
+    # Rates other than 0/7/19 never fit.
+    assert save(api, voucher(), [position(rate=16)]).status_code == 422
+
+
+def test_one_net_mode_per_voucher(api: Any) -> None:
+    response = save(api, voucher(), [position(), position(net=True, sumNet="10.00")])
+    assert response.status_code == 422
+    assert "same net mode" in response.json()["error"]["message"]
+
+
+def test_unknown_account_and_expense_account_on_income_are_refused(api: Any) -> None:
+    assert save(api, voucher(), [position(datev=999999)]).status_code == 422
+    expense = save(api, voucher(taxRule={"id": 9, "objectName": "TaxRule"}), [position(datev=4285)])
+    assert expense.status_code == 422
+
+
+def test_net_positions_compute_tax_and_gross(api: Any) -> None:
+    response = save(api, voucher(), [position(net=True, sumNet="33.33", sumGross=None)])
+    stored = response.json()["objects"]["voucher"]
+    assert (stored["sumNet"], stored["sumTax"], stored["sumGross"]) == ("33.33", "6.33", "39.66")
+
+
+def test_voucher_filters(api: Any) -> None:
+    for number, day in (("RE-1", "05.03.2026"), ("RE-10", "06.03.2026"), ("X-1", "07.03.2026")):
+        save(api, voucher(description=number, voucherDate=day), [position()])
+    found = api("GET", "/Voucher", params={"descriptionLike": "RE-1", "creditDebit": "D"}).json()[
+        "objects"
+    ]
+    assert sorted(v["description"] for v in found) == ["RE-1", "RE-10"]
+
+    def like(needle: str) -> list[str]:
+        answer = api("GET", "/Voucher", params={"descriptionLike": needle}).json()
+        return sorted(v["description"] for v in answer["objects"])
+
+    assert like("re-1") == ["RE-1", "RE-10"]  # a "contains" match, any case
+    assert like("-1") == ["RE-1", "RE-10", "X-1"]  # shorter than the index's pieces
+    assert like("E-10") == ["RE-10"] and like("RE-2") == []
+    assert api("GET", "/Voucher", params={"creditDebit": "C"}).json()["objects"] == []
+    counted = api("GET", "/Voucher", params={"countAll": "true", "limit": 1}).json()
+    assert counted["total"] == 3 and len(counted["objects"]) == 1
+
+
+def test_positions_of_a_voucher(api: Any) -> None:
+    created = save(api, voucher(), [position(), position(rate=19, sumGross="11.90")]).json()[
+        "objects"
+    ]
+    voucher_id = created["voucher"]["id"]
+    listed = api(
+        "GET", "/VoucherPos", params={"voucher[id]": voucher_id, "voucher[objectName]": "Voucher"}
+    ).json()["objects"]
+    assert sorted(Decimal(p["sumGross"]) for p in listed) == [Decimal("11.9"), Decimal("119")]
