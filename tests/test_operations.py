@@ -141,9 +141,7 @@ def test_health_names_what_is_down(settings: Any) -> None:
 
 
 @pytest.mark.django_db
-def test_metrics_show_webhooks_items_calls_and_queue(
-    sandboxes: Sandboxes, monkeypatch: Any
-) -> None:
+def test_metrics_show_webhooks_items_calls_and_queue(sandboxes: Sandboxes, settings: Any) -> None:
     world = make_world(sandboxes)
     url = f"{sandboxes.cobot.base_url}/space/co-up/api/invoices/{world.invoice()['id']}"
     Client().post(
@@ -160,7 +158,7 @@ def test_metrics_show_webhooks_items_calls_and_queue(
     assert (
         "cobot_sevdesk_queue_depth" in text and "cobot_sevdesk_sync_latency_seconds_bucket" in text
     )
-    monkeypatch.setenv("METRICS_TOKEN", "s3cret")
+    settings.METRICS_TOKEN = "s3cret"
     assert Client().get("/metrics").status_code == 401
     assert Client().get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret").status_code == 200
 
