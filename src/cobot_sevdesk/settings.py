@@ -69,6 +69,9 @@ HISTORY_RETENTION_DAYS = env.int("HISTORY_RETENTION_DAYS", default=365)
 
 # -- Django ---------------------------------------------------------------------
 INSTALLED_APPS = [
+    # The command line (management/commands/). First, so its `check` and `migrate`
+    # replace Django's, which they extend.
+    "cobot_sevdesk",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
