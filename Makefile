@@ -41,8 +41,8 @@ bench: $(INSTALLED)
 
 # Update the translations (needs GNU gettext); the compiled .mo files are committed.
 messages: $(INSTALLED)
-	cd src/cobot_sevdesk && ../../$(BIN)/cobot-sevdesk manage makemessages -l de -l fr --no-location --no-obsolete -i "sandbox/*"
-	cd src/cobot_sevdesk && ../../$(BIN)/cobot-sevdesk manage compilemessages
+	cd src/cobot_sevdesk && ../../$(BIN)/cobot-sevdesk makemessages -l de -l fr --no-location --no-obsolete -i "sandbox/*"
+	cd src/cobot_sevdesk && ../../$(BIN)/cobot-sevdesk compilemessages
 
 # Refresh the exact versions CI installs.
 lock: $(INSTALLED)

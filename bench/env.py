@@ -105,7 +105,7 @@ class Env:
     def start_workers(self, processes: int, threads: int) -> list[subprocess.Popen[bytes]]:
         return [
             self.spawn(
-                ["-m", "cobot_sevdesk.cli", "worker", "--threads", str(threads), "--poll", "0.1"],
+                ["-m", "cobot_sevdesk", "worker", "--threads", str(threads), "--poll", "0.1"],
                 f"worker-{n}",
             )
             for n in range(processes)

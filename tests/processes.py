@@ -56,7 +56,7 @@ class Worker:
             [
                 sys.executable,
                 "-m",
-                "cobot_sevdesk.cli",
+                "cobot_sevdesk",
                 "worker",
                 "--threads",
                 str(threads),

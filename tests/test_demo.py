@@ -32,7 +32,7 @@ def test_demo_syncs_its_story_and_stops_cleanly(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "cobot_sevdesk.cli",
+            "cobot_sevdesk",
             "demo",
             "--port",
             str(web),

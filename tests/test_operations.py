@@ -1,12 +1,15 @@
-"""Running it for real: check, serve with migrations, health, metrics, logs without
-secrets, key rotation, pause/resume, history retention."""
+"""Running it for real: the command line, check, serve with migrations, health,
+metrics, logs without secrets, key rotation, pause/resume, history retention."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import logging
 import os
+import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -14,16 +17,17 @@ from typing import Any
 
 import pytest
 import requests
-from django.core.management import call_command
+from cryptography.fernet import Fernet
+from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
 
 from cobot_sevdesk import crypto
-from cobot_sevdesk.cli import main
-from cobot_sevdesk.ledger.models import LedgerEvent, LedgerItem, Space
+from cobot_sevdesk.ledger.models import Backfill, LedgerEvent, LedgerItem, Space
 from cobot_sevdesk.logs import JsonFormatter, RedactFilter
+from cobot_sevdesk.runtime import tasks
 from cobot_sevdesk.sandbox.control import Sandboxes, invoice_line
-from tests.processes import wait_until
+from tests.processes import wait_until, workers
 from tests.test_demo import free_port
 from tests.world import make_world
 
@@ -34,13 +38,64 @@ def run_cli(
     *args: str, env: dict[str, str] | None = None, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "cobot_sevdesk.cli", *args],
+        [sys.executable, "-m", "cobot_sevdesk", *args],
         env={**os.environ, "DJANGO_SETTINGS_MODULE": "cobot_sevdesk.settings", **(env or {})},
         capture_output=True,
         text=True,
         timeout=timeout,
         check=False,
     )
+
+
+def command(name: str, *args: str) -> str:
+    """Run one of our management commands in this process; what it printed."""
+    out = io.StringIO()
+    call_command(name, *args, stdout=out)
+    return out.getvalue()
+
+
+def test_help_lists_our_commands_first_with_what_they_do(tmp_path: Path) -> None:
+    result = run_cli(env={"DATA_DIR": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "Usage: cobot-sevdesk COMMAND [options]"
+    start = lines.index("Commands:") + 1
+    ours = {line.split()[0]: line.split(None, 1)[1] for line in lines[start : start + 13]}
+    assert sorted(ours) == [
+        "backfill",
+        "check",
+        "demo",
+        "generate-key",
+        "migrate",
+        "pause",
+        "prune-history",
+        "resume",
+        "retry",
+        "rotate-keys",
+        "sandbox",
+        "serve",
+        "worker",
+    ]
+    assert ours["rotate-keys"] == "re-encrypt stored secrets with the newest FERNET_KEYS key"
+    assert ours["check"].startswith("validate configuration")  # ours, not Django's
+    django = set(re.findall(r"[\w-]+", result.stdout.split("Django's commands work too:")[1]))
+    assert {"createsuperuser", "showmigrations", "dbshell"} <= django
+    assert not django & {*ours, "rotate_keys"}  # check and migrate are ours, not twice
+    assert run_cli("--help", env={"DATA_DIR": str(tmp_path)}).stdout == result.stdout
+    # One command's options, by the name the README uses or the module's.
+    usage = run_cli("help", "prune-history", env={"DATA_DIR": str(tmp_path)}).stdout
+    assert usage.startswith("usage: cobot-sevdesk prune-history") and "--days" in usage
+    assert "--days" in run_cli("prune_history", "--help").stdout
+    assert not (tmp_path / "prometheus").exists()  # only serve and worker share metrics
+
+
+def test_generate_key_prints_only_a_key(tmp_path: Path) -> None:
+    result = run_cli("generate-key", env={"DATA_DIR": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    key = result.stdout.strip()
+    assert result.stdout == key + "\n"
+    Fernet(key.encode())  # a valid key
+    assert list(tmp_path.iterdir()) == []  # touches nothing
 
 
 def test_check_reports_each_broken_setting_on_its_own_line(tmp_path: Path) -> None:
@@ -81,6 +136,7 @@ def test_check_reports_each_broken_setting_on_its_own_line(tmp_path: Path) -> No
     assert "must be https" in lines["FAIL PUBLIC_URL"]
     assert "COBOT_CLIENT_ID" in lines["FAIL Cobot OAuth app"]
     assert "9 problem(s)" in result.stdout
+    assert "System check identified no issues" in result.stdout  # Django's checks ran first
 
 
 @pytest.mark.django_db(transaction=True)
@@ -105,7 +161,7 @@ def test_serve_runs_migrations_on_start_up_and_answers_health(tmp_path: Path) ->
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path),
     }
     server = subprocess.Popen(
-        [sys.executable, "-m", "cobot_sevdesk.cli", "serve", "--port", str(port), "--workers", "1"],
+        [sys.executable, "-m", "cobot_sevdesk", "serve", "--port", str(port), "--workers", "1"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -141,9 +197,7 @@ def test_health_names_what_is_down(settings: Any) -> None:
 
 
 @pytest.mark.django_db
-def test_metrics_show_webhooks_items_calls_and_queue(
-    sandboxes: Sandboxes, monkeypatch: Any
-) -> None:
+def test_metrics_show_webhooks_items_calls_and_queue(sandboxes: Sandboxes, settings: Any) -> None:
     world = make_world(sandboxes)
     url = f"{sandboxes.cobot.base_url}/space/co-up/api/invoices/{world.invoice()['id']}"
     Client().post(
@@ -160,7 +214,7 @@ def test_metrics_show_webhooks_items_calls_and_queue(
     assert (
         "cobot_sevdesk_queue_depth" in text and "cobot_sevdesk_sync_latency_seconds_bucket" in text
     )
-    monkeypatch.setenv("METRICS_TOKEN", "s3cret")
+    settings.METRICS_TOKEN = "s3cret"
     assert Client().get("/metrics").status_code == 401
     assert Client().get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret").status_code == 200
 
@@ -250,71 +304,152 @@ def test_json_formatter_and_redaction() -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_rotate_keys_re_encrypts_every_secret(settings: Any, capsys: Any) -> None:
+def test_rotate_keys_re_encrypts_every_secret(settings: Any) -> None:
     space = Space(subdomain="r", name="R", cobot_space_id="x")
     space.cobot_token, space.sevdesk_token = "cobot-token-1", "sevdesk-token-1"
     space.save()
+    half = Space(subdomain="h", name="H", cobot_space_id="y")
+    half.sevdesk_token = "sevdesk-token-2"  # no Cobot token yet
+    half.save()
+    Space.objects.create(subdomain="e", name="E", cobot_space_id="z")  # no secrets at all
     new_key = crypto.generate_key()
     settings.FERNET_KEYS = [new_key, KEY_A]
-    assert main(["rotate-keys"]) == 0
-    assert "Re-encrypted 2 secret(s)" in capsys.readouterr().out
+    assert "Re-encrypted 3 secret(s)" in command("rotate_keys")
     settings.FERNET_KEYS = [new_key]  # the old key is gone now
     space.refresh_from_db()
+    half.refresh_from_db()
     assert (space.cobot_token, space.sevdesk_token) == ("cobot-token-1", "sevdesk-token-1")
+    assert (half.cobot_token, half.sevdesk_token) == ("", "sevdesk-token-2")
 
 
 @pytest.mark.django_db(transaction=True)
-def test_pause_resume_and_history_retention(sandboxes: Sandboxes, capsys: Any) -> None:
+def test_pause_resume_and_history_retention(sandboxes: Sandboxes) -> None:
     world = make_world(sandboxes)
-    assert main(["pause", "co-up", "--reason", "maintenance"]) == 0
+    assert "co-up paused: nothing is sent" in command("pause", "co-up", "--reason", "maintenance")
     world.space.refresh_from_db()
     assert (world.space.status, world.space.pause_reason) == ("paused", "manual")
+    assert str(world.space.pause_message) == "maintenance"
     world.receive_invoice(world.invoice())
     world.drain()
     assert world.vouchers() == []  # paused: nothing sent
-    assert main(["resume", "co-up"]) == 0
+    assert command("resume", "co-up") == "co-up resumed.\n"
+    world.space.refresh_from_db()
+    assert (world.space.status, world.space.pause_reason) == ("active", "")
     world.drain()
     assert len(world.vouchers()) == 1
     item, _created = LedgerItem.record(world.space, "invoice", "old", source="webhook")
     item.note(LedgerEvent.Kind.NOTE, "An old note.")
     LedgerEvent.objects.filter(item=item).update(at=timezone.now() - timezone.timedelta(days=400))
-    assert main(["prune-history", "--days", "365"]) == 0
-    assert "Deleted 1 history entries" in capsys.readouterr().out
+    assert "Deleted 1 history entries" in command("prune_history", "--days", "365")
     assert LedgerItem.objects.filter(pk=item.pk).exists()  # items stay: they prevent duplicates
+    with pytest.raises(CommandError, match="No connected space with the subdomain 'nowhere'"):
+        command("pause", "nowhere")
 
 
 @pytest.mark.django_db(transaction=True)
-def test_migrate_command(capsys: Any) -> None:
-    call_command("migrate", verbosity=0)
-    assert main(["migrate"]) == 0
-    assert "up to date" in capsys.readouterr().out
+def test_pause_without_a_reason_says_an_operator_paused(sandboxes: Sandboxes) -> None:
+    world = make_world(sandboxes)
+    command("pause", "co-up")
+    world.space.refresh_from_db()
+    assert str(world.space.pause_message) == "Paused by an operator."
 
 
 @pytest.mark.django_db(transaction=True)
-def test_backfill_and_retry_commands(sandboxes: Sandboxes, capsys: Any) -> None:
+def test_prune_history_keeps_recent_history_and_running_backfills(settings: Any) -> None:
+    space = Space.objects.create(subdomain="p", name="P", cobot_space_id="x")
+    item, _created = LedgerItem.record(space, "invoice", "1", source="webhook")
+    item.note(LedgerEvent.Kind.NOTE, "Old.")
+    old = timezone.now() - timezone.timedelta(days=40)
+    LedgerEvent.objects.filter(item=item).update(at=old)
+    item.note(LedgerEvent.Kind.NOTE, "Recent.")
+    day = dt.date(2025, 1, 1)
+    backfills = {
+        name: Backfill.objects.create(
+            space=space, start_date=day, end_date=day, state=state, finished_at=finished
+        )
+        for name, state, finished in (
+            ("old", "done", old),
+            ("recent", "done", timezone.now()),
+            ("running", "running", None),
+        )
+    }
+    settings.HISTORY_RETENTION_DAYS = 30  # the default for --days
+    out = command("prune_history")
+    assert out == "Deleted 1 history entries and 1 finished backfills older than 30 days.\n"
+    assert [e.text() for e in item.events.all()] == ["Recent."]
+    assert set(Backfill.objects.values_list("pk", flat=True)) == {
+        backfills["recent"].pk,
+        backfills["running"].pk,
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migrate_also_creates_the_queue_tables(settings: Any, tmp_path: Path) -> None:
+    from cobot_sevdesk.queue import build_huey
+
+    settings.HUEY = build_huey(f"sqlite:///{tmp_path / 'planned' / 'q.db'}")
+    command("migrate", "--plan")  # only looks
+    assert not (tmp_path / "planned").exists()
+    settings.HUEY = build_huey(f"sqlite:///{tmp_path / 'queue' / 'q.db'}")
+    assert command("migrate").endswith("Database and queue are up to date.\n")
+    assert settings.HUEY.pending_count() == 0  # the tables are there
+    assert command("migrate", "--verbosity", "0") == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_backfill_and_retry_commands(sandboxes: Sandboxes) -> None:
     world = make_world(sandboxes)
     sub = world.subdomain
     for day in ("2025-03-02", "2025-03-09"):
         world.invoice(invoice_date=day)
     world.invoice([invoice_line("Parking", "20", "19", "Parking")], invoice_date="2025-03-10")
     march = ["--from", "2025-03-01", "--to", "2025-03-31", "--inline"]
-    assert main(["backfill", sub, *march, "--dry-run"]) == 0
-    assert "Would add 3 invoices (0 already known)" in capsys.readouterr().out
+    assert "Would add 3 invoices (0 already known)" in command("backfill", sub, *march, "--dry-run")
     assert world.vouchers() == []
-    assert main(["backfill", sub, *march]) == 0
-    assert "synced" in capsys.readouterr().out
+    out = command("backfill", sub, *march)
+    assert out.startswith(f"Backfill #{Backfill.objects.last().pk} for {sub}: 2025-03-01 to")
+    assert "\rlisted [###############] 1/1 pages, 3 new  synced [" in out
     assert len(world.vouchers()) == 2
-    assert LedgerItem.objects.filter(space=world.space, state="failed").count() == 1
+    failed = LedgerItem.objects.get(space=world.space, state="failed")
     # The admin creates the missing account; a retry from the command line sends it.
     world.boxes.sevdesk.add_booking_account(world.sevdesk_token, "Parking", like="4400")
-    assert main(["retry", sub]) == 0
-    assert "1 item(s) queued again." in capsys.readouterr().out
+    sent = LedgerItem.objects.filter(space=world.space).exclude(state="failed").first()
+    assert sent is not None
+    assert command("retry", sub, str(sent.pk)) == (
+        f"Item {sent.pk} is {sent.state}; only failed or skipped items can be retried.\n"
+        "0 item(s) queued again.\n"
+    )
+    assert command("retry", sub) == "1 item(s) queued again.\n"
     world.drain()
     assert len(world.vouchers()) == 3
+    failed.refresh_from_db()
+    assert failed.state == sent.state
     # Bad input is a clear message, not a traceback.
-    with pytest.raises(SystemExit, match="YYYY-MM-DD"):
-        main(["backfill", sub, "--from", "March", "--to", "April"])
-    with pytest.raises(SystemExit, match="No backfill #999"):
-        main(["backfill", sub, "--resume", "999"])
-    with pytest.raises(SystemExit, match="No connected space"):
-        main(["retry", "nowhere"])
+    with pytest.raises(CommandError, match="YYYY-MM-DD"):
+        command("backfill", sub, "--from", "March", "--to", "April")
+    with pytest.raises(CommandError, match="needs --from and --to"):
+        command("backfill", sub, "--from", "2025-03-01")
+    with pytest.raises(CommandError, match="No backfill #999"):
+        command("backfill", sub, "--resume", "999")
+    with pytest.raises(CommandError, match="No connected space"):
+        command("retry", "nowhere")
+    with pytest.raises(CommandError, match=f"No item 999999 in {sub}"):
+        command("retry", sub, "999999")
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_worker_shares_its_metrics_and_stops_on_ctrl_c(
+    sandboxes: Sandboxes, tmp_path: Path
+) -> None:
+    world = make_world(sandboxes)
+    shared = tmp_path / "metrics"
+    with workers(sandboxes, tmp_path, PROMETHEUS_MULTIPROC_DIR=str(shared)) as [worker]:
+        world.receive_invoice(world.invoice())
+        tasks.wake_space(world.space.pk)
+        wait_until(lambda: len(world.vouchers()) == 1, message="the invoice synced")
+        worker.signal(signal.SIGINT)
+        assert worker.process.wait(10) == 0
+    # The calls it made are counted where /metrics of every process adds them up.
+    assert list(shared.glob("counter_*.db")) and list(shared.glob("histogram_*.db"))
+    assert "cobot-sevdesk worker: 4 threads" in worker.output()

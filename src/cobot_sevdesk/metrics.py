@@ -1,12 +1,13 @@
 """Prometheus metrics shared by the web app and the workers.
 
-Counters live in the process that increments them. With several processes on one
-machine, set ``PROMETHEUS_MULTIPROC_DIR`` so /metrics aggregates them all.
+Counters live in the process that increments them; ``serve`` and ``worker`` processes
+on one machine keep them in files in ``PROMETHEUS_MULTIPROC_DIR``, so /metrics adds
+them all up.
 """
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Histogram, values
 
 WEBHOOKS = Counter(
     "cobot_sevdesk_webhooks_total",
@@ -35,3 +36,11 @@ SYNC_LATENCY = Histogram(
     ["kind"],
     buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600),
 )
+
+
+def multiprocess_mode() -> bool:
+    """Whether this process keeps its metrics in the machine's shared directory
+    (prometheus_client's multiprocess mode), so /metrics must add up every process's
+    files. prometheus_client decides once, when first imported, from the environment:
+    ``cobot-sevdesk serve`` and ``worker`` set it (``cli.share_metrics``)."""
+    return values.ValueClass is not values.MutexValue

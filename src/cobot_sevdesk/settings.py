@@ -72,6 +72,9 @@ HISTORY_RETENTION_DAYS = env.int("HISTORY_RETENTION_DAYS", default=365)
 
 # -- Django ---------------------------------------------------------------------
 INSTALLED_APPS = [
+    # The command line (management/commands/). First, so its `check` and `migrate`
+    # replace Django's, which they extend.
+    "cobot_sevdesk",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -137,7 +140,21 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 HUEY_URL = env("HUEY_URL", default=f"sqlite:///{DATA_DIR / 'huey.sqlite3'}")
 HUEY = build_huey(HUEY_URL, immediate=env.bool("HUEY_IMMEDIATE", default=False))
+
+# -- processes: `cobot-sevdesk serve` and `worker` (their options override these) -----
+WEB_HOST = env("HOST", default="127.0.0.1")
+WEB_PORT = env.int("PORT", default=8000)
+#: gunicorn processes, and threads in each.
+WEB_WORKERS = env.int("WEB_WORKERS", default=2)
+WEB_THREADS = env.int("WEB_THREADS", default=4)
 WORKER_THREADS = env.int("WORKER_THREADS", default=4)
+#: Where `serve` and `worker` processes on one machine add up their metrics
+#: (prometheus_client's multiprocess mode; cli.py hands it to prometheus_client).
+PROMETHEUS_MULTIPROC_DIR = Path(
+    env("PROMETHEUS_MULTIPROC_DIR", default=str(DATA_DIR / "prometheus"))
+)
+#: If set, /metrics needs `Authorization: Bearer <token>`.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 60 * 60 * 12

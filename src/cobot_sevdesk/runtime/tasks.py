@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 from django.db import connection
 from huey.contrib.djhuey import db_task
@@ -61,3 +62,17 @@ def sweep() -> list[int]:
     for space_id in queued:
         enqueue(space_id)
     return queued
+
+
+def sweep_until(stop: threading.Event, interval: float) -> None:
+    """Sweep now and then every ``interval`` seconds until ``stop`` is set: a thread of
+    every worker process. A failed sweep is logged; the next one tries again."""
+    while True:
+        try:
+            sweep()
+        except Exception:
+            log.exception("sweep failed")
+        finally:
+            connection.close()
+        if stop.wait(interval):
+            return

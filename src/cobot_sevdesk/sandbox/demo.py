@@ -202,10 +202,23 @@ def story(boxes: Sandboxes, pace: float, stop: threading.Event) -> None:
         cobot.add_invoice("co-up", lines, **fields)
 
 
+def _setup(args: list[str], env: dict[str, str], log: Path) -> None:
+    with log.open("ab") as handle:
+        done = subprocess.run(  # noqa: S603 (our own command, fixed arguments)
+            [sys.executable, "-m", "cobot_sevdesk", *args],
+            env={**os.environ, **env},
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+    if done.returncode:
+        raise RuntimeError(f"`cobot-sevdesk {' '.join(args)}` failed; see {log}")
+
+
 def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     handle = log.open("ab")
     return subprocess.Popen(  # noqa: S603 (our own command, fixed arguments)
-        [sys.executable, "-m", "cobot_sevdesk.cli", *args],
+        [sys.executable, "-m", "cobot_sevdesk", *args],
         env={**os.environ, **env},
         stdout=handle,
         stderr=subprocess.STDOUT,
@@ -257,16 +270,13 @@ def run(config: DemoConfig, *, on_ready: Callable[[], None] | None = None) -> in
     sevdesk = SandboxServer(SevdeskSandbox(), config.host, config.sevdesk_port).start()
     boxes = Sandboxes.at(cobot.url, sevdesk.url)
     env = environment(config, boxes)
-    os.environ.update(env)
-    import django
-
-    django.setup()
-    from cobot_sevdesk.cli import migrate
-
-    migrate()
-    ada_id = seed_sandboxes(boxes, config)
-    connect_first_space(boxes, ada_id)
     logs = config.data_dir
+    # The product reads its settings from the environment when a process starts, and
+    # this one's were loaded before the demo chose them: its database work runs in
+    # child processes, like the web app and the worker.
+    _setup(["migrate", "--verbosity", "0"], env, logs / "setup.log")
+    ada_id = seed_sandboxes(boxes, config)
+    _setup(["demo", "--connect-first-space", ada_id], env, logs / "setup.log")
     children = [
         _spawn(
             [

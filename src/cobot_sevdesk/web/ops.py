@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from cobot_sevdesk.ledger.models import LedgerItem, Space
+from cobot_sevdesk.metrics import multiprocess_mode
 
 OPENAPI = Path(__file__).with_name("openapi.yaml")
 
@@ -78,10 +78,12 @@ class LedgerCollector(Collector):
 
 def _registry() -> CollectorRegistry:
     registry = CollectorRegistry()
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if multiprocess_mode():
         from prometheus_client import multiprocess
 
-        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        multiprocess.MultiProcessCollector(  # type: ignore[no-untyped-call]
+            registry, path=str(settings.PROMETHEUS_MULTIPROC_DIR)
+        )
     else:
         for collector in list(REGISTRY._collector_to_names):
             registry.register(collector)
@@ -93,7 +95,7 @@ def _registry() -> CollectorRegistry:
 @require_GET
 def metrics(request: HttpRequest) -> HttpResponse:
     """Prometheus text format. With METRICS_TOKEN set, a matching bearer token is needed."""
-    expected = os.environ.get("METRICS_TOKEN", "")
+    expected = settings.METRICS_TOKEN
     if expected:
         given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(given.encode(), expected.encode()):

@@ -104,6 +104,12 @@ class Backfill(models.Model):
         ).update(state=self.State.QUEUED, finished_at=None)
         self.refresh_from_db(fields=["state", "finished_at"])
 
+    @classmethod
+    def prune(cls, before: dt.datetime) -> int:
+        """Delete the backfills finished before ``before``; returns how many."""
+        deleted, _by_model = cls.objects.filter(finished_at__lt=before).delete()
+        return deleted
+
     def progress(self) -> dict[str, Any]:
         """Progress data for the command line and the dashboard."""
         pages_done = max(self.next_page - 1, 0)

@@ -31,6 +31,10 @@ class LedgerItemQuerySet(models.QuerySet["LedgerItem"]):
         """Synced items with a reported change to check (also a partial index)."""
         return self.extra(where=["recheck"])  # type: ignore[return-value]
 
+    def retry_failed(self) -> int:
+        """Retry every failed item of these; returns how many."""
+        return sum(item.retry() for item in self.filter(state=LedgerItem.State.FAILED))
+
     def due(self, now: dt.datetime) -> LedgerItemQuerySet:
         return self.filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
 
@@ -416,6 +420,13 @@ class LedgerEvent(models.Model):
 
     def text(self) -> str:
         return render(self.message) if self.message is not None else ""
+
+    @classmethod
+    def prune(cls, before: dt.datetime) -> int:
+        """Delete the history from before ``before``; returns how many entries. The items
+        stay: they are what makes a re-delivered webhook a no-op, years later too."""
+        deleted, _by_model = cls.objects.filter(at__lt=before).delete()
+        return deleted
 
 
 class ContactLink(models.Model):

@@ -121,6 +121,18 @@ class Space(models.Model):
     def sevdesk_token(self, value: str) -> None:
         self.sevdesk_token_encrypted = crypto.encrypt(value) if value else ""
 
+    def rotate_secrets(self) -> int:
+        """Re-encrypt the stored secrets with the newest key in FERNET_KEYS (``cobot-sevdesk
+        rotate-keys``); returns how many there were."""
+        fields = [
+            f for f in ("cobot_token_encrypted", "sevdesk_token_encrypted") if getattr(self, f)
+        ]
+        for field in fields:
+            setattr(self, field, crypto.rotate(getattr(self, field)))
+        if fields:
+            self.save(update_fields=[*fields, "updated_at"])
+        return len(fields)
+
     @property
     def is_configured(self) -> bool:
         return bool(self.sevdesk_token_encrypted and self.cobot_token_encrypted)
