@@ -151,6 +151,7 @@ def make_world(
         cost_centre_number=cost_centre_number,
         small_business=small_business,
         connected_at=timezone.now(),
+        baseline_at=timezone.now(),  # connected before any invoice existed
         # Tests reconcile on purpose, not on the first turn.
         reconcile_due_at=timezone.now() + dt.timedelta(days=1),
     )

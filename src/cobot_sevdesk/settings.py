@@ -65,7 +65,7 @@ SWEEP_INTERVAL = env.float("SWEEP_INTERVAL", default=15.0)
 #: again: longer than any request can take (sevDesk may commit a timed-out request late).
 SYNC_UNKNOWN_WINDOW = env.float("SYNC_UNKNOWN_WINDOW", default=600.0)
 RECONCILE_INTERVAL = env.float("RECONCILE_INTERVAL", default=900.0)
-RECONCILE_DAYS = env.int("RECONCILE_DAYS", default=7)
+RECONCILE_DAYS = env.int("RECONCILE_DAYS", default=31)
 COBOT_REQUESTS_PER_MINUTE = env.float("COBOT_REQUESTS_PER_MINUTE", default=60.0)
 CACHE_SECONDS = env.float("CACHE_SECONDS", default=300.0)
 HISTORY_RETENTION_DAYS = env.int("HISTORY_RETENTION_DAYS", default=365)

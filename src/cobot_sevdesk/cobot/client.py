@@ -265,17 +265,24 @@ class CobotClient:
         )
         return models.parse_invoice_page(self._read(response))
 
+    def iter_invoice_pages(
+        self, space_id: str, start: dt.date, end: dt.date, *, size: int = 200
+    ) -> Iterator[models.InvoicePage]:
+        """The pages of invoices dated ``start``..``end`` (lazily)."""
+        page = 1
+        while True:
+            result = self.list_invoices_page(space_id, start, end, page=page, size=size)
+            yield result
+            if not result.has_next or page >= result.total_pages:
+                return
+            page += 1
+
     def iter_invoices(
         self, space_id: str, start: dt.date, end: dt.date, *, size: int = 200
     ) -> Iterator[models.Invoice]:
         """All invoices dated ``start``..``end``, page by page (lazily)."""
-        page = 1
-        while True:
-            result = self.list_invoices_page(space_id, start, end, page=page, size=size)
-            yield from result.invoices
-            if not result.has_next or page >= result.total_pages:
-                return
-            page += 1
+        for page in self.iter_invoice_pages(space_id, start, end, size=size):
+            yield from page.invoices
 
     def download_pdf(self, url: str) -> bytes:
         """Fetch an invoice PDF from its short-lived link (no API token needed or sent)."""

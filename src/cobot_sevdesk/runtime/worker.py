@@ -41,7 +41,7 @@ from cobot_sevdesk.runtime.attempt import Runner, SpacePaused, internal_error
 from cobot_sevdesk.runtime.throttle import CobotThrottle
 from cobot_sevdesk.sync import backfill
 from cobot_sevdesk.sync.context import SpaceContext
-from cobot_sevdesk.sync.reconcile import reconcile, reconcile_crashed
+from cobot_sevdesk.sync.reconcile import reconcile, reconcile_crashed, take_baseline
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +172,13 @@ def drain_space(space_id: int, *, slice_seconds: float | None = None) -> DrainRe
 def _housekeeping(ctx: SpaceContext) -> None:
     space = ctx.space
     now = timezone.now()
+    if space.connected_at is not None and space.baseline_at is None:
+        # Noting the existing invoices failed when the space was connected: now, before
+        # anything else, so the gap stays as short as possible.
+        try:
+            take_baseline(ctx)
+        except SyncError as exc:
+            log.warning("noting the invoices of %s: %s", space.subdomain, exc)
     if space.reconcile_due_at is None or space.reconcile_due_at <= now:
         try:
             reconcile(ctx)

@@ -4,9 +4,11 @@ For each space, every ``RECONCILE_INTERVAL``:
 1. check both tokens; a space paused for a refused token resumes by itself once the
    token works again;
 2. check the webhook subscriptions and re-create any Cobot switched off;
-3. list the recent invoices (``RECONCILE_DAYS``) and current members, and add ledger
-   items for any that no webhook brought. Only objects from the connection day on
-   count: older ones are what the backfill is for.
+3. list the invoices dated within ``RECONCILE_DAYS`` and the current members, and add
+   ledger items for any that no webhook brought. Invoices that existed at connection
+   (noted then, ``take_baseline``) and members confirmed before it are left alone:
+   they are what the backfill is for. So an invoice created after the connection is
+   caught whatever its invoice date, as long as that date is within the window.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from cobot_sevdesk.errors import AuthorizationError, SyncError
-from cobot_sevdesk.ledger.models import LedgerItem, Space
+from cobot_sevdesk.ledger.models import LedgerItem, PreexistingInvoice, Space
 from cobot_sevdesk.messages import Text, _, as_message
 from cobot_sevdesk.sync.context import SpaceContext
 from cobot_sevdesk.sync.subscriptions import ensure_subscriptions
@@ -100,16 +103,7 @@ def reconcile(ctx: SpaceContext, *, today: dt.date | None = None) -> ReconcileRe
         report.subscriptions_created = ensure_subscriptions(ctx)
         today = today or timezone.localdate()
         connected = timezone.localdate(space.connected_at) if space.connected_at else today
-        start = max(connected, today - dt.timedelta(days=settings.RECONCILE_DAYS))
-        for invoice in ctx.cobot.iter_invoices(space.api2_id, start, today):
-            _item, created = LedgerItem.record(
-                space,
-                LedgerItem.Kind.INVOICE,
-                invoice.id,
-                source=LedgerItem.Source.RECONCILE,
-                label=invoice.number,
-            )
-            report.invoices_added += created
+        report.invoices_added = _record_new_invoices(ctx, today)
         for member in ctx.cobot.list_memberships():
             if member.confirmed_at is None or member.confirmed_at < connected:
                 continue
@@ -129,6 +123,55 @@ def reconcile(ctx: SpaceContext, *, today: dt.date | None = None) -> ReconcileRe
     if report.added:
         log.info("reconciling %s added %s missing items", space.subdomain, report.added)
     return report
+
+
+def invoice_window(today: dt.date) -> tuple[dt.date, dt.date]:
+    """Invoice dates the check looks at: ``RECONCILE_DAYS`` back (an invoice can be
+    created with an earlier date) and as far ahead (or with a later one)."""
+    days = dt.timedelta(days=settings.RECONCILE_DAYS)
+    return today - days, today + days
+
+
+def take_baseline(ctx: SpaceContext) -> int:
+    """Note the invoices that exist right now (at connection), so the periodic check
+    can tell them from invoices created later. Returns how many were noted."""
+    space = ctx.space
+    start, end = invoice_window(timezone.localdate())
+    ids = [invoice.id for invoice in ctx.cobot.iter_invoices(space.api2_id, start, end)]
+    with transaction.atomic():
+        PreexistingInvoice.objects.filter(space=space).delete()
+        PreexistingInvoice.objects.bulk_create(
+            [PreexistingInvoice(space=space, cobot_id=cobot_id) for cobot_id in ids],
+            ignore_conflicts=True,
+        )
+        Space.objects.filter(pk=space.pk).update(baseline_at=timezone.now())
+    space.refresh_from_db(fields=["baseline_at"])
+    return len(ids)
+
+
+def _record_new_invoices(ctx: SpaceContext, today: dt.date) -> int:
+    """Ledger items for listed invoices that are neither known nor pre-existing."""
+    space = ctx.space
+    added = 0
+    start, end = invoice_window(today)
+    for page in ctx.cobot.iter_invoice_pages(space.api2_id, start, end):
+        ids = [invoice.id for invoice in page.invoices]
+        known = set(
+            space.items.filter(kind=LedgerItem.Kind.INVOICE, cobot_id__in=ids).values_list(
+                "cobot_id", flat=True
+            )
+        ) | set(space.preexisting.filter(cobot_id__in=ids).values_list("cobot_id", flat=True))
+        for invoice in page.invoices:
+            if invoice.id not in known:
+                _item, created = LedgerItem.record(
+                    space,
+                    LedgerItem.Kind.INVOICE,
+                    invoice.id,
+                    source=LedgerItem.Source.RECONCILE,
+                    label=invoice.number,
+                )
+                added += created
+    return added
 
 
 def reconcile_crashed(space: Space, reason: Text) -> None:

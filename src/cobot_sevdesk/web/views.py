@@ -9,6 +9,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
@@ -24,6 +25,7 @@ from cobot_sevdesk.ledger.models import Backfill, LedgerItem, Space
 from cobot_sevdesk.messages import render as render_text
 from cobot_sevdesk.runtime.tasks import wake_space
 from cobot_sevdesk.sync.context import SpaceContext, clear_caches
+from cobot_sevdesk.sync.reconcile import take_baseline
 from cobot_sevdesk.sync.rules.mapping import match_account
 from cobot_sevdesk.sync.subscriptions import ensure_subscriptions, remove_subscriptions
 from cobot_sevdesk.web.access import space_view
@@ -100,14 +102,23 @@ def _save_settings(request: HttpRequest, space: Space, data: dict[str, Any]) -> 
     now = timezone.now()
     if first_time:
         space.connected_at = now
-    if first_time:
-        space.reconcile_due_at = now + dt.timedelta(minutes=5)
+        space.baseline_at = None
+        # The first check, like every later one, after RECONCILE_INTERVAL.
+        space.reconcile_due_at = now + dt.timedelta(seconds=settings.RECONCILE_INTERVAL)
     space.save()
     # The token works (the form checked it): a pause for a refused token ends now.
     space.resume(only=(Space.PauseReason.SEVDESK_AUTH,))
     clear_caches()
+    ctx = SpaceContext(space)
+    if first_time:
+        try:
+            # Before the webhooks exist: every invoice not noted now is a new one.
+            take_baseline(ctx)
+        except SyncError as exc:
+            # The worker notes them first thing instead (a gap of seconds).
+            log.warning("noting the invoices of %s: %s", space.subdomain, exc)
     try:
-        ensure_subscriptions(SpaceContext(space))
+        ensure_subscriptions(ctx)
     except SyncError as exc:
         log.warning("subscriptions for %s: %s", space.subdomain, exc)
         Space.objects.filter(pk=space.pk).update(webhooks_ok=False)

@@ -3,7 +3,13 @@ backfills. The ledger is the source of truth; the queue only wakes workers."""
 
 from cobot_sevdesk.ledger.models.backfill import Backfill
 from cobot_sevdesk.ledger.models.items import RECORDED, ContactLink, LedgerEvent, LedgerItem
-from cobot_sevdesk.ledger.models.space import Space, SpaceAdmin, new_webhook_secret, webhook_key
+from cobot_sevdesk.ledger.models.space import (
+    PreexistingInvoice,
+    Space,
+    SpaceAdmin,
+    new_webhook_secret,
+    webhook_key,
+)
 
 __all__ = [
     "RECORDED",
@@ -11,6 +17,7 @@ __all__ = [
     "ContactLink",
     "LedgerEvent",
     "LedgerItem",
+    "PreexistingInvoice",
     "Space",
     "SpaceAdmin",
     "new_webhook_secret",

@@ -69,6 +69,8 @@ class Space(models.Model):
     paused_at = models.DateTimeField(null=True, blank=True)
     #: When sevDesk was connected; members and invoices from then on are synced.
     connected_at = models.DateTimeField(null=True, blank=True)
+    #: When the invoices that existed at connection were noted (``Preexisting``).
+    baseline_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -210,6 +212,25 @@ class Space(models.Model):
         if self.status == self.Status.DISCONNECTED:
             self.status = self.Status.ACTIVE
             self.save(update_fields=["status", "updated_at"])
+
+
+class PreexistingInvoice(models.Model):
+    """An invoice that already existed when the space was connected. The periodic
+    check leaves it alone (older invoices are what a backfill is for); any invoice it
+    finds that is neither here nor in the ledger was created after the connection and
+    its webhook was lost, whatever its invoice date."""
+
+    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="preexisting")
+    cobot_id = models.CharField(max_length=64)
+
+    class Meta:
+        app_label = "sync"
+        constraints = [
+            models.UniqueConstraint(fields=["space", "cobot_id"], name="unique_preexisting")
+        ]
+
+    def __str__(self) -> str:
+        return f"invoice {self.cobot_id} existed before {self.space_id} was connected"
 
 
 class SpaceAdmin(models.Model):
