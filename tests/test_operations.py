@@ -60,7 +60,7 @@ def test_help_lists_our_commands_first_with_what_they_do(tmp_path: Path) -> None
     lines = result.stdout.splitlines()
     assert lines[0] == "Usage: cobot-sevdesk COMMAND [options]"
     start = lines.index("Commands:") + 1
-    ours = {line.split()[0]: line.split(None, 1)[1] for line in lines[start : start + 13]}
+    ours = {line.split()[0]: line.split(None, 1)[1] for line in lines[start : start + 14]}
     assert sorted(ours) == [
         "backfill",
         "check",
@@ -74,6 +74,7 @@ def test_help_lists_our_commands_first_with_what_they_do(tmp_path: Path) -> None
         "rotate-keys",
         "sandbox",
         "serve",
+        "skip",
         "worker",
     ]
     assert ours["rotate-keys"] == "re-encrypt stored secrets with the newest FERNET_KEYS key"
@@ -435,6 +436,28 @@ def test_backfill_and_retry_commands(sandboxes: Sandboxes) -> None:
         command("retry", "nowhere")
     with pytest.raises(CommandError, match=f"No item 999999 in {sub}"):
         command("retry", sub, "999999")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_skip_command_takes_an_item_out_of_the_way(sandboxes: Sandboxes) -> None:
+    world = make_world(sandboxes)
+    world.boxes.sevdesk.fault("saveVoucher", status=503, times=None)
+    item = world.receive_invoice(world.invoice())
+    world.drain()
+    item.refresh_from_db()
+    assert item.state == "retry_wait"
+    out = command("skip", world.subdomain, str(item.pk), "--reason", "booked by hand")
+    assert out == f"Item {item.pk} ({item.label}) skipped.\n"
+    item.refresh_from_db()
+    assert item.state == "skipped"
+    assert any(
+        e.text().startswith("Skipped by operator ") and "booked by hand" in e.text()
+        for e in item.events.all()
+    )
+    with pytest.raises(CommandError, match="only pending, waiting, unknown or failed"):
+        command("skip", world.subdomain, str(item.pk))
+    with pytest.raises(CommandError, match="No item 999999"):
+        command("skip", world.subdomain, "999999")
 
 
 @pytest.mark.slow

@@ -252,7 +252,7 @@ def handled_item(request: HttpRequest, space: Space, item_id: int) -> HttpRespon
 @space_view
 @require_POST
 def retry_failed(request: HttpRequest, space: Space) -> HttpResponse:
-    count = sum(item.retry() for item in space.items.filter(state=State.FAILED))
+    count = space.items.retry_failed()
     if count:
         wake_space(space.pk)
     messages.success(request, _("%(count)s failed item(s) will be sent again.") % {"count": count})
