@@ -2,7 +2,7 @@
 
 GUESS: Cobot does not publish its rounding. This module is the one place the guess is
 made (docs/DECISIONS.md, Cobot guess 5). The Cobot sandbox computes every invoice it
-shows with it, and ``tests/sync/test_money.py`` uses it as the oracle for "the receipt
+shows with it, and ``tests/sync/rules/test_money.py`` uses it as the oracle for "the receipt
 equals the invoice to the cent".
 
 What it assumes, for lines of (unit net price, quantity, VAT rate in percent):
