@@ -27,15 +27,16 @@ from cobot_sevdesk.cobot.models import Invoice
 from cobot_sevdesk.errors import BusinessRuleError, NotFound, PermanentError, TransientError
 from cobot_sevdesk.ledger.models import ContactLink, LedgerItem
 from cobot_sevdesk.messages import Message, Text, _, english, join
-from cobot_sevdesk.sevdesk.models import BookingAccount, Voucher
+from cobot_sevdesk.sevdesk.models import BookingAccount
 from cobot_sevdesk.sync import activities
 from cobot_sevdesk.sync.context import SpaceContext
 from cobot_sevdesk.sync.members import remember_contact
 from cobot_sevdesk.sync.outcome import Outcome
+from cobot_sevdesk.sync.receipts import check_created_once, create_receipt, find_existing_receipt
 from cobot_sevdesk.sync.rules import mapping
-from cobot_sevdesk.sync.rules.money import cents, check_size, in_cents, receipt_amounts
+from cobot_sevdesk.sync.rules.money import check_size, in_cents, receipt_amounts
 from cobot_sevdesk.sync.rules.taxes import TaxCase, TaxLine, check_accounts, choose_tax_rule
-from cobot_sevdesk.sync.writes import may_write_again, noting_unknown_outcome
+from cobot_sevdesk.sync.writes import may_write_again
 
 log = logging.getLogger(__name__)
 State = LedgerItem.State
@@ -304,77 +305,6 @@ def member_first(ctx: SpaceContext, invoice: Invoice, *, tried: bool) -> None:
         raise TransientError(
             "sync", english(waiting), retry_after=max(wait, 1.0), admin_message=waiting
         )
-
-
-# ------------------------------------------------------------------ writing
-def find_existing_receipt(ctx: SpaceContext, invoice: Invoice) -> Voucher | None:
-    """A receipt with this document number that is already in sevDesk (ours from an
-    attempt whose answer was lost, or one the admin made by hand)."""
-    found = ctx.sevdesk.find_vouchers_by_description(invoice.number)
-    if len(found) > 1:
-        raise BusinessRuleError(
-            "ambiguous_receipt",
-            _(
-                "sevDesk already has %(count)s receipts with the document number %(invoice)s, "
-                "so this "
-                "invoice was not sent again. Delete the extra ones in sevDesk, then retry."
-            )
-            % {"count": len(found), "invoice": invoice.number},
-        )
-    if not found:
-        return None
-    voucher = found[0]
-    if voucher.sum_gross != cents(invoice.total.gross):
-        raise BusinessRuleError(
-            "receipt_differs",
-            _(
-                "sevDesk already has a receipt with the document number %(invoice)s, but for "
-                "%(theirs)s instead of %(ours)s. Nothing was changed; check the receipt in sevDesk."
-            )
-            % {
-                "invoice": invoice.number,
-                "theirs": voucher.sum_gross,
-                "ours": cents(invoice.total.gross),
-            },
-        )
-    return voucher
-
-
-def create_receipt(ctx: SpaceContext, item: LedgerItem, plan: mapping.ReceiptPlan) -> Voucher:
-    invoice = plan.invoice
-    filename = None
-    if invoice.pdf_url:
-        pdf = ctx.cobot.download_pdf(invoice.pdf_url)
-        filename = ctx.sevdesk.upload_temp_file(mapping.pdf_filename(invoice), pdf)
-    else:
-        log.warning("invoice %s of %s has no PDF link", invoice.id, ctx.space.subdomain)
-    with noting_unknown_outcome(item, "receipt"):
-        return ctx.sevdesk.save_voucher(mapping.receipt_body(plan, filename))
-
-
-def check_created_once(
-    ctx: SpaceContext, item: LedgerItem, invoice: Invoice, voucher: Voucher
-) -> None:
-    """After a create, look once more: a write of an earlier attempt that sevDesk
-    committed late would show up as a second receipt. sevDesk's API cannot delete
-    receipts, so the admin is told which one to delete."""
-    others = [
-        v for v in ctx.sevdesk.find_vouchers_by_description(invoice.number) if v.id != voucher.id
-    ]
-    if not others:
-        return
-    reason = _(
-        "sevDesk has %(count)s receipts with the document number %(invoice)s (ids %(ids)s), "
-        "so this invoice is booked more than once. Delete the extra receipt %(extra)s in "
-        "sevDesk (its API cannot delete receipts), then mark this as handled."
-    ) % {
-        "count": len(others) + 1,
-        "invoice": invoice.number,
-        "ids": ", ".join(str(v.id) for v in sorted([voucher, *others], key=lambda v: v.id)),
-        "extra": voucher.id,
-    }
-    item.flag_attention(reason)
-    activities.post(ctx, activities.attention(item, reason), level="WARN")
 
 
 # ------------------------------------------------------------------ later edits

@@ -2,7 +2,9 @@
 backfills. The ledger is the source of truth; the queue only wakes workers."""
 
 from cobot_sevdesk.ledger.models.backfill import Backfill
-from cobot_sevdesk.ledger.models.items import RECORDED, ContactLink, LedgerEvent, LedgerItem
+from cobot_sevdesk.ledger.models.contacts import ContactLink
+from cobot_sevdesk.ledger.models.events import LedgerEvent
+from cobot_sevdesk.ledger.models.items import RECORDED, LedgerItem
 from cobot_sevdesk.ledger.models.space import (
     PreexistingInvoice,
     Space,

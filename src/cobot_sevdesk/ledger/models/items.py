@@ -12,51 +12,11 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
+from cobot_sevdesk.ledger.models.events import LedgerEvent
 from cobot_sevdesk.ledger.models.fields import MessageField
+from cobot_sevdesk.ledger.models.queries import OPEN_STATES, LedgerItemQuerySet
 from cobot_sevdesk.ledger.models.space import Space
 from cobot_sevdesk.messages import Message, Text, _, as_message, render
-
-#: The open states as SQL literals: a planner can match a partial index's condition
-#: only against literals, not against bound parameters (SQLite never does).
-_OPEN = ("pending", "running", "retry_wait", "ambiguous")
-_OPEN_SQL = "state IN ({})".format(", ".join(f"'{state}'" for state in _OPEN))
-
-
-class LedgerItemQuerySet(models.QuerySet["LedgerItem"]):
-    def open(self) -> LedgerItemQuerySet:
-        """Items with work left, served by a partial index however large the ledger."""
-        return self.extra(where=[_OPEN_SQL])  # type: ignore[return-value]  # noqa: S610 (constant SQL)
-
-    def to_recheck(self) -> LedgerItemQuerySet:
-        """Synced items with a reported change to check (also a partial index)."""
-        return self.extra(where=["recheck"])  # type: ignore[return-value]
-
-    def retry_failed(self) -> int:
-        """Retry every failed item of these; returns how many."""
-        return sum(item.retry() for item in self.filter(state=LedgerItem.State.FAILED))
-
-    def due(self, now: dt.datetime) -> LedgerItemQuerySet:
-        return self.filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-
-    def needing_attention(self) -> LedgerItemQuerySet:
-        """Failed items and done items with something for the admin to look at."""
-        return self.filter(Q(state=LedgerItem.State.FAILED) | Q(attention__isnull=False))
-
-    def next_due(self, now: dt.datetime | None = None) -> LedgerItem | None:
-        """The oldest item with work to do now (of a space's items).
-
-        ``running`` items are included: whoever holds the space's lease is the only
-        worker, so a running item found by the lease holder was left by a worker that
-        died mid-item. Its next attempt reads back before it writes.
-
-        Two queries, not one with OR: each walks its partial index in id order and
-        stops at the first due row, so a 10,000-item backlog costs no more than a
-        short one.
-        """
-        now = now or timezone.now()
-        found = [q.due(now).order_by("id").first() for q in (self.open(), self.to_recheck())]
-        due = [item for item in found if item is not None]
-        return min(due, key=lambda item: item.pk) if due else None
 
 
 class LedgerItem(models.Model):
@@ -77,7 +37,7 @@ class LedgerItem(models.Model):
         SKIPPED = "skipped", gettext_lazy("skipped")
 
     #: States in which the worker still has something to do.
-    OPEN_STATES: ClassVar[tuple[str, ...]] = _OPEN
+    OPEN_STATES: ClassVar[tuple[str, ...]] = OPEN_STATES
     FINAL_STATES: ClassVar[tuple[str, ...]] = (
         State.SYNCED,
         State.MISMATCH,
@@ -392,71 +352,6 @@ class LedgerItem(models.Model):
         else:
             self._save(recheck=True, next_attempt_at=timezone.now() + dt.timedelta(seconds=delay))
         self.note(LedgerEvent.Kind.WARNING, message)
-
-
-class LedgerEvent(models.Model):
-    """The history of a ledger item, shown on its page."""
-
-    class Kind(models.TextChoices):
-        RECEIVED = "received", gettext_lazy("received")
-        ATTEMPT = "attempt", gettext_lazy("attempt")
-        DONE = "done", gettext_lazy("done")
-        RETRY = "retry", gettext_lazy("will retry")
-        FAILED = "failed", gettext_lazy("failed")
-        WARNING = "warning", gettext_lazy("warning")
-        NOTE = "note", gettext_lazy("note")
-
-    item = models.ForeignKey(LedgerItem, on_delete=models.CASCADE, related_name="events")
-    at = models.DateTimeField(default=timezone.now, db_index=True)
-    kind = models.CharField(max_length=10, choices=Kind.choices)
-    message = MessageField()
-
-    class Meta:
-        app_label = "sync"
-        ordering = ["at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.kind}: {self.text()}"
-
-    def text(self) -> str:
-        return render(self.message) if self.message is not None else ""
-
-    @classmethod
-    def prune(cls, before: dt.datetime) -> int:
-        """Delete the history from before ``before``; returns how many entries. The items
-        stay: they are what makes a re-delivered webhook a no-op, years later too."""
-        deleted, _by_model = cls.objects.filter(at__lt=before).delete()
-        return deleted
-
-
-class ContactLink(models.Model):
-    """A sevDesk contact we know, by customer number (and member, when we made it).
-
-    Saves the contact lookup for every invoice; unique per space and number, and per
-    space and membership.
-    """
-
-    space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="contact_links")
-    customer_number = models.CharField(max_length=60)
-    sevdesk_contact_id = models.BigIntegerField()
-    membership_id = models.CharField(max_length=64, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        app_label = "sync"
-        constraints = [
-            models.UniqueConstraint(
-                fields=["space", "customer_number"], name="unique_contact_number"
-            ),
-            models.UniqueConstraint(
-                fields=["space", "membership_id"],
-                condition=~Q(membership_id=""),
-                name="unique_contact_membership",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"customer {self.customer_number} = sevDesk contact {self.sevdesk_contact_id}"
 
 
 #: How an item came to be recorded: the first line of its history.
