@@ -86,14 +86,9 @@ def english(value: Text) -> str:
     return value.english() if isinstance(value, Message) else value
 
 
-def to_json(value: Text) -> dict[str, Any] | None:
-    """What to store next to the English text, so it can be shown in other languages."""
-    return value.to_json() if isinstance(value, Message) else None
-
-
 def as_message(value: object) -> Message | None:
     """A ``Message`` for a stored or given text: a ``Message`` as is, a non-empty string
-    as a template without parameters, JSON as stored by ``to_json``; else None."""
+    as a template without parameters, JSON as stored by ``Message.to_json``; else None."""
     if value is None or isinstance(value, Message):
         return value
     if isinstance(value, str):
@@ -109,13 +104,3 @@ def _param_json(value: object) -> Any:
     if isinstance(value, str | int | float | bool) or value is None:
         return value
     return str(value)
-
-
-def shown(text: str, data: Mapping[str, Any] | None) -> str:
-    """A stored sentence as the current reader should see it."""
-    if data:
-        try:
-            return Message.from_json(data).render()
-        except (KeyError, TypeError, ValueError):
-            return text
-    return text

@@ -396,3 +396,31 @@ def test_next_due_item_uses_the_partial_indexes(world: World) -> None:
             cursor.execute(plan + sql, params)
             text = " ".join(str(row) for row in cursor.fetchall())
         assert index in text, text
+
+
+# ------------------------------------------------------------------ housekeeping crashes
+def test_a_crashing_periodic_check_or_backfill_step_never_blocks_live_work(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A bug, not an API error: the only way to make our own code crash is to make it.
+    def crash(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("a bug in housekeeping")
+
+    monkeypatch.setattr(worker, "reconcile", crash)
+    monkeypatch.setattr(backfill, "step", crash)
+    job = Backfill.objects.create(
+        space=world.space, start_date=dt.date(2025, 1, 1), end_date=dt.date(2025, 1, 31)
+    )
+    Space.objects.filter(pk=world.space.pk).update(reconcile_due_at=timezone.now())
+    _member, invoice = member_and_invoice(world)
+    world.drain()
+    item = LedgerItem.objects.get(kind="invoice", cobot_id=invoice["id"])
+    assert item.state == State.SYNCED  # live work went through
+    world.space.refresh_from_db()
+    job.refresh_from_db()
+    # Both crashes are recorded where the admin sees them and pushed back.
+    assert "RuntimeError" in str(world.space.last_reconcile_error)
+    assert world.space.reconcile_due_at is not None
+    assert world.space.reconcile_due_at > timezone.now() + dt.timedelta(minutes=1)
+    assert "RuntimeError" in str(job.error) and job.is_active
+    assert job.not_before is not None and job.not_before > timezone.now()

@@ -75,16 +75,16 @@ class TestMessages:
     def test_stored_messages_are_shown_in_the_readers_language(self) -> None:
         from django.utils import translation
 
-        from cobot_sevdesk.messages import Message, english, shown, to_json
+        from cobot_sevdesk.messages import Message, as_message, english
 
         with pytest.raises(BusinessRuleError) as err:
             choose_tax_rule(case("20"))
         message = err.value.admin_message
         assert isinstance(message, Message)
-        data = to_json(message)
+        data = message.to_json()
         assert "has a tax rate of 20 %" in english(message)
         with translation.override("de"):
-            assert "Steuersatz von 20 %" in shown(english(message), data)
+            assert "Steuersatz von 20 %" in str(as_message(data))
         with translation.override("fr"):
-            assert "taux de TVA de 20 %" in shown(english(message), data)
+            assert "taux de TVA de 20 %" in str(as_message(data))
         assert Message.from_json(data) == message
