@@ -112,7 +112,11 @@ class HttpClient:
         return f"<{type(self).__name__} {self.base_url}>"
 
     def url(self, path: str) -> str:
+        """The URL for ``path`` under ``base_url``. An absolute URL is accepted only on
+        the base URL's own origin: our token never goes to a host taken from an answer."""
         if path.startswith(("http://", "https://")):
+            if _origin(path) != _origin(self.base_url):
+                raise ValueError(f"{redact_url(path)} is outside {self.base_url}")
             return path
         return f"{self.base_url}/{path.lstrip('/')}"
 
@@ -130,6 +134,7 @@ class HttpClient:
         files: Mapping[str, tuple[str, bytes, str]] | None = None,
         headers: Mapping[str, str] | None = None,
         authenticated: bool = True,
+        follow_redirects: bool | None = None,
     ) -> requests.Response:
         """Send one request; return the 2xx response or raise an ``ApiError``."""
         method = method.upper()
@@ -156,7 +161,9 @@ class HttpClient:
                 files=files,
                 headers=send_headers,
                 timeout=self.timeouts.as_tuple(),
-                allow_redirects=method in SAFE_METHODS,
+                allow_redirects=(
+                    method in SAFE_METHODS if follow_redirects is None else follow_redirects
+                ),
             )
         except requests.RequestException as exc:
             self._count("error:" + type(exc).__name__, started)
@@ -238,6 +245,11 @@ def _never_sent(exc: requests.RequestException) -> bool:
             and "ProtocolError" not in text
         )
     return False
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
 
 
 def new_session(pool_size: int = 10) -> requests.Session:

@@ -32,6 +32,9 @@ COBOT_URL = env("COBOT_URL", default="https://www.cobot.me").rstrip("/")
 COBOT_SPACE_URL = env("COBOT_SPACE_URL", default="https://{subdomain}.cobot.me").rstrip("/")
 COBOT_API2_URL = env("COBOT_API2_URL", default="https://api.cobot.me").rstrip("/")
 SEVDESK_URL = env("SEVDESK_URL", default="https://my.sevdesk.de/api/v1").rstrip("/")
+#: Hosts invoice PDF links may point at; empty = the host of COBOT_API2_URL, where
+#: Cobot's API 2 spec puts them (``cobot/client.py: CobotUrls.pdf_hosts_allowed``).
+COBOT_PDF_HOSTS = env.list("COBOT_PDF_HOSTS", default=[])
 COBOT_CLIENT_ID = env("COBOT_CLIENT_ID", default="")
 COBOT_CLIENT_SECRET = env("COBOT_CLIENT_SECRET", default="")
 #: Scopes for API 1 and API 2 in one token (Cobot's own apps do the same).
