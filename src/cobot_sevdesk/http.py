@@ -165,6 +165,17 @@ class HttpClient:
                     method in SAFE_METHODS if follow_redirects is None else follow_redirects
                 ),
             )
+        except (UnicodeError, requests.exceptions.InvalidHeader, requests.exceptions.InvalidURL):
+            # Nothing was sent: a header or URL that HTTP cannot carry (e.g. a token with
+            # non-Latin-1 characters). Retrying would fail the same way.
+            self._count("error:unsendable", started)
+            raise PermanentError(
+                self.service,
+                "the request could not be sent: a header or the URL has characters HTTP "
+                "cannot carry",
+                method=method,
+                path=where,
+            ) from None
         except requests.RequestException as exc:
             self._count("error:" + type(exc).__name__, started)
             raise self._network_error(exc, method, where) from exc

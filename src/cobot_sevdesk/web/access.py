@@ -8,6 +8,7 @@ not revealed either.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,9 @@ from django.shortcuts import redirect
 from cobot_sevdesk.ledger.models import Space, SpaceAdmin
 
 SESSION_SPACES = "cobot_admin_spaces"
+#: What a Cobot subdomain can look like; anything else (a NUL byte, say, which
+#: PostgreSQL cannot even compare) is no space of anyone's.
+SUBDOMAIN = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 SESSION_TOKEN = "cobot_token"  # noqa: S105 (a session key, not a secret)
 
 
@@ -38,6 +42,8 @@ def admin_spaces(request: HttpRequest) -> list[AdminSpace]:
 
 
 def admin_space(request: HttpRequest, subdomain: str) -> AdminSpace:
+    if not SUBDOMAIN.fullmatch(subdomain):
+        raise Http404("no such space")
     for space in admin_spaces(request):
         if space.subdomain == subdomain:
             return space
@@ -54,6 +60,8 @@ def space_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
     def wrapper(request: HttpRequest, subdomain: str, **kwargs: Any) -> HttpResponse:
         if not request.user.is_authenticated:
             return redirect("web:home")
+        if not SUBDOMAIN.fullmatch(subdomain):
+            raise Http404("no such space")
         space = Space.objects.filter(subdomain=subdomain, admins__user=request.user).first()
         if space is None:
             raise Http404("no such space")
