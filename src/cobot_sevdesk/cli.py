@@ -293,6 +293,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "graceful_timeout": 20,
         "keepalive": 5,
         "accesslog": "-" if args.access_log else None,
+        "logger_class": "cobot_sevdesk.logs.GunicornLogger",  # redacts both logs
         "errorlog": "-",
         "loglevel": "warning",
         "proc_name": "cobot-sevdesk",

@@ -24,6 +24,7 @@ from cobot_sevdesk.errors import (
     RateLimited,
     TransientError,
 )
+from cobot_sevdesk.logs import redact
 from cobot_sevdesk.messages import _
 from cobot_sevdesk.metrics import EXTERNAL_CALLS, EXTERNAL_SECONDS
 
@@ -62,12 +63,17 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
 
 
 def redact_url(url: str) -> str:
-    """The URL without query string or credentials: Cobot's PDF links carry a token there."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return f"{parts.scheme}://{host}{parts.path}"
+    """The URL as it may be logged or stored: without query string or credentials
+    (Cobot's PDF links carry a token there) and with secrets in the path redacted
+    (``/api/access_tokens/<token>/space``)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if parts.port:
+            host = f"{host}:{parts.port}"
+    except ValueError:
+        return "[unparsable URL]"
+    return redact(f"{parts.scheme}://{host}{parts.path}")
 
 
 ErrorMessage = Callable[[requests.Response], str]

@@ -183,7 +183,11 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
-        "django.server": {"level": "WARNING"},
+        # Django's defaults give these loggers handlers of their own (without our
+        # redaction); listing them here with none sends everything to the one
+        # redacting handler above.
+        "django": {"handlers": [], "propagate": True},
+        "django.server": {"handlers": [], "propagate": True, "level": "WARNING"},
         "huey": {"level": "WARNING"},
         "urllib3": {"level": "WARNING"},
     },
