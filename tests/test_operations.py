@@ -254,13 +254,15 @@ def test_rotate_keys_re_encrypts_every_secret(settings: Any, capsys: Any) -> Non
     space = Space(subdomain="r", name="R", cobot_space_id="x")
     space.cobot_token, space.sevdesk_token = "cobot-token-1", "sevdesk-token-1"
     space.save()
+    webhook_secret = space.webhook_secret
     new_key = crypto.generate_key()
     settings.FERNET_KEYS = [new_key, KEY_A]
     assert main(["rotate-keys"]) == 0
-    assert "Re-encrypted 2 secret(s)" in capsys.readouterr().out
+    assert "Re-encrypted 3 secret(s)" in capsys.readouterr().out
     settings.FERNET_KEYS = [new_key]  # the old key is gone now
     space.refresh_from_db()
     assert (space.cobot_token, space.sevdesk_token) == ("cobot-token-1", "sevdesk-token-1")
+    assert space.webhook_secret == webhook_secret
 
 
 @pytest.mark.django_db(transaction=True)

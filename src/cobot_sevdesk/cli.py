@@ -332,24 +332,24 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_rotate_keys(args: argparse.Namespace) -> int:
     """Re-encrypt every stored secret with the first key in FERNET_KEYS."""
     _django()
-    from cobot_sevdesk import crypto
     from cobot_sevdesk.ledger.models import Space
 
-    count = 0
-    for space in Space.objects.all():
-        fields = [
-            f for f in ("cobot_token_encrypted", "sevdesk_token_encrypted") if getattr(space, f)
-        ]
-        for field in fields:
-            setattr(space, field, crypto.rotate(getattr(space, field)))
-        if fields:
-            space.save(update_fields=[*fields, "updated_at"])
-            count += len(fields)
+    count = sum(space.reencrypt() for space in Space.objects.all())
     print(
         f"Re-encrypted {count} secret(s) with the newest key. Sessions hold users' Cobot "
         "tokens for up to 12 hours: keep the old key that long, then remove it from FERNET_KEYS."
     )
     return 0
+
+
+def cmd_rotate_webhook_secret(args: argparse.Namespace) -> int:
+    """A new webhook secret for a space, its Cobot subscriptions moved to it."""
+    _django()
+    from cobot_sevdesk.sync.subscriptions import rotate_webhook_secret
+
+    rotation = rotate_webhook_secret(_space(args.subdomain))
+    print(rotation.summary())
+    return 0 if rotation.ok else 1
 
 
 def cmd_pause(args: argparse.Namespace) -> int:
@@ -472,6 +472,13 @@ def build_parser() -> argparse.ArgumentParser:
         "rotate-keys", help="re-encrypt stored secrets with the newest FERNET_KEYS key"
     )
     p.set_defaults(func=cmd_rotate_keys)
+
+    p = sub.add_parser(
+        "rotate-webhook-secret",
+        help="give a space a new webhook secret and move its Cobot subscriptions to it",
+    )
+    p.add_argument("subdomain")
+    p.set_defaults(func=cmd_rotate_webhook_secret)
 
     for name, text in (
         ("pause", "stop sending a space's data to sevDesk"),

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 import environ
 
+from cobot_sevdesk.files import make_private
 from cobot_sevdesk.queue import build_huey
 
 env = environ.Env()
@@ -137,6 +138,23 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 HUEY_URL = env("HUEY_URL", default=f"sqlite:///{DATA_DIR / 'huey.sqlite3'}")
 HUEY = build_huey(HUEY_URL, immediate=env.bool("HUEY_IMMEDIATE", default=False))
+
+# Every file this process creates is its owner's only, and what exists is tightened:
+# the databases hold everything synced, and the queue's SQLite file is unpickled by
+# the worker (``files.py``). Nothing above has created a file yet.
+make_private(
+    DATA_DIR,
+    [
+        Path(name)
+        for name in (
+            DATABASES["default"]["NAME"]
+            if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+            else None,
+            getattr(HUEY.storage, "filename", None),
+        )
+        if name
+    ],
+)
 WORKER_THREADS = env.int("WORKER_THREADS", default=4)
 
 SESSION_COOKIE_HTTPONLY = True

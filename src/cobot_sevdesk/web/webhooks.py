@@ -58,6 +58,9 @@ def forget_space(space: Space) -> None:
 
 
 def _space(secret: str) -> Space | None:
+    """The space whose webhook secret this is. Spaces are found by the secret's hash
+    (``webhook_key``): the secret is stored only encrypted, and nothing is decrypted
+    here."""
     key = webhook_key(secret)
     now = time.monotonic()
     known = _spaces.get(key)
@@ -65,14 +68,15 @@ def _space(secret: str) -> Space | None:
     if known is None or known.until < now or known.space.status == Space.Status.DISCONNECTED:
         space = (
             Space.objects.filter(webhook_key=key)
-            .only("id", "subdomain", "status", "webhook_secret")
+            .only("id", "subdomain", "status", "webhook_key")
             .first()
         )
         if space is None:
+            _spaces.pop(key, None)
             return None
         known = _Known(space, now + SPACE_CACHE_SECONDS)
         _spaces[key] = known
-    if not hmac.compare_digest(known.space.webhook_secret.encode(), secret.encode()):
+    if not hmac.compare_digest(known.space.webhook_key, key):
         return None
     return known.space
 
