@@ -68,6 +68,9 @@ def test_check_reports_each_broken_setting_on_its_own_line(tmp_path: Path) -> No
     }
     expected = [
         "FAIL SECRET_KEY",
+        "ok   DEBUG",
+        "ok   ALLOWED_HOSTS",
+        "FAIL METRICS_TOKEN",
         "FAIL FERNET_KEYS",
         "FAIL Cobot OAuth app",
         "FAIL PUBLIC_URL",
@@ -80,7 +83,7 @@ def test_check_reports_each_broken_setting_on_its_own_line(tmp_path: Path) -> No
     assert sorted(lines) == sorted(expected), result.stdout
     assert "must be https" in lines["FAIL PUBLIC_URL"]
     assert "COBOT_CLIENT_ID" in lines["FAIL Cobot OAuth app"]
-    assert "9 problem(s)" in result.stdout
+    assert "10 problem(s)" in result.stdout
 
 
 @pytest.mark.django_db(transaction=True)

@@ -278,6 +278,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """The web app under gunicorn (migrations first, unless --no-migrate)."""
     _shared_metrics_dir()
     _django()
+    from cobot_sevdesk.doctor import refuse_unsafe_serve
+
+    refuse_unsafe_serve()
     if not args.no_migrate:
         migrate()
     from gunicorn.app.base import BaseApplication
