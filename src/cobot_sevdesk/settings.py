@@ -50,6 +50,11 @@ COBOT_SCOPES = env(
 FRAME_ANCESTORS = env.list(
     "FRAME_ANCESTORS", default=["https://*.cobot.me", "https://www.cobot.me"]
 )
+#: How long Cobot's word that a user administers a space is trusted for pages
+#: (state changes always ask Cobot again), and how long pages are still shown on it
+#: while Cobot cannot be reached (``web/access.py``).
+COBOT_ADMIN_CHECK_SECONDS = env.float("COBOT_ADMIN_CHECK_SECONDS", default=60.0)
+COBOT_ADMIN_GRACE_SECONDS = env.float("COBOT_ADMIN_GRACE_SECONDS", default=600.0)
 HTTP_CONNECT_TIMEOUT = env.float("HTTP_CONNECT_TIMEOUT", default=5.0)
 HTTP_READ_TIMEOUT = env.float("HTTP_READ_TIMEOUT", default=30.0)
 
