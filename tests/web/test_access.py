@@ -52,7 +52,7 @@ def test_an_admin_removed_in_cobot_loses_the_space_within_a_minute(
     ada: tuple[Client, dict[str, Any]],
     sevdesk_token: str,  # noqa: F811
 ) -> None:
-    client, admin = ada
+    client, _admin = ada
     space = Space.objects.get(subdomain="co-up")
     assert client.get("/s/co-up/").status_code == 200
     # Another admin removes Ada from co-up in Cobot (she stays admin of hafen).
