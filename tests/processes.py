@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+import requests
 from django.conf import settings
 from django.db import connection
 
@@ -122,3 +124,84 @@ def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"{message} not reached within {timeout} s")
         time.sleep(interval)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """The real ``cobot-sevdesk serve`` (gunicorn) on a free loopback port."""
+
+    def __init__(
+        self, env: dict[str, str], log_path: Path, args: Sequence[str] = (), port: int = 0
+    ) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self._log = log_path.open("ab")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "cobot_sevdesk.cli",
+                "serve",
+                "--port",
+                str(self.port),
+                "--workers",
+                "1",
+                "--threads",
+                "4",
+                *args,
+            ],
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def wait_ready(self, timeout: float = 60) -> Server:
+        def up() -> bool:
+            if self.process.poll() is not None:
+                raise AssertionError(f"serve exited early:\n{self.output()}")
+            try:
+                requests.get(f"{self.url}/healthz", timeout=1)
+            except requests.RequestException:
+                return False
+            return True
+
+        wait_until(up, timeout=timeout, interval=0.2, message="gunicorn up")
+        return self
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        self._log.close()
+        return int(self.process.returncode)
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@contextmanager
+def server(
+    boxes: Sandboxes, tmp_path: Path, args: Sequence[str] = (), port: int = 0, **env: str
+) -> Iterator[Server]:
+    """``serve`` on the test database (``--no-migrate``: the tests migrated it)."""
+    started = Server(
+        worker_env(boxes, **env),
+        tmp_path / f"serve-{time.monotonic_ns()}.log",
+        ["--no-migrate", *args],
+        port,
+    )
+    try:
+        yield started.wait_ready()
+    finally:
+        started.stop()
+        connection.close()

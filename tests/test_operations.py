@@ -60,7 +60,7 @@ def test_help_lists_our_commands_first_with_what_they_do(tmp_path: Path) -> None
     lines = result.stdout.splitlines()
     assert lines[0] == "Usage: cobot-sevdesk COMMAND [options]"
     start = lines.index("Commands:") + 1
-    ours = {line.split()[0]: line.split(None, 1)[1] for line in lines[start : start + 14]}
+    ours = {line.split()[0]: line.split(None, 1)[1] for line in lines[start : start + 15]}
     assert sorted(ours) == [
         "backfill",
         "check",
@@ -72,6 +72,7 @@ def test_help_lists_our_commands_first_with_what_they_do(tmp_path: Path) -> None
         "resume",
         "retry",
         "rotate-keys",
+        "rotate-webhook-secret",
         "sandbox",
         "serve",
         "skip",
@@ -124,6 +125,9 @@ def test_check_reports_each_broken_setting_on_its_own_line(tmp_path: Path) -> No
     }
     expected = [
         "FAIL SECRET_KEY",
+        "ok   DEBUG",
+        "ok   ALLOWED_HOSTS",
+        "FAIL METRICS_TOKEN",
         "FAIL FERNET_KEYS",
         "FAIL Cobot OAuth app",
         "FAIL PUBLIC_URL",
@@ -136,7 +140,7 @@ def test_check_reports_each_broken_setting_on_its_own_line(tmp_path: Path) -> No
     assert sorted(lines) == sorted(expected), result.stdout
     assert "must be https" in lines["FAIL PUBLIC_URL"]
     assert "COBOT_CLIENT_ID" in lines["FAIL Cobot OAuth app"]
-    assert "9 problem(s)" in result.stdout
+    assert "10 problem(s)" in result.stdout
     assert "System check identified no issues" in result.stdout  # Django's checks ran first
 
 
@@ -309,18 +313,21 @@ def test_rotate_keys_re_encrypts_every_secret(settings: Any) -> None:
     space = Space(subdomain="r", name="R", cobot_space_id="x")
     space.cobot_token, space.sevdesk_token = "cobot-token-1", "sevdesk-token-1"
     space.save()
+    webhook_secret = space.webhook_secret
     half = Space(subdomain="h", name="H", cobot_space_id="y")
     half.sevdesk_token = "sevdesk-token-2"  # no Cobot token yet
     half.save()
-    Space.objects.create(subdomain="e", name="E", cobot_space_id="z")  # no secrets at all
+    Space.objects.create(subdomain="e", name="E", cobot_space_id="z")  # its webhook secret only
     new_key = crypto.generate_key()
     settings.FERNET_KEYS = [new_key, KEY_A]
-    assert "Re-encrypted 3 secret(s)" in command("rotate_keys")
+    # Three tokens, and every space's webhook secret.
+    assert "Re-encrypted 6 secret(s)" in command("rotate_keys")
     settings.FERNET_KEYS = [new_key]  # the old key is gone now
     space.refresh_from_db()
     half.refresh_from_db()
     assert (space.cobot_token, space.sevdesk_token) == ("cobot-token-1", "sevdesk-token-1")
     assert (half.cobot_token, half.sevdesk_token) == ("", "sevdesk-token-2")
+    assert space.webhook_secret == webhook_secret
 
 
 @pytest.mark.django_db(transaction=True)

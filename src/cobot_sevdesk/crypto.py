@@ -14,6 +14,8 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from cobot_sevdesk.logs import remember_secret
+
 
 def generate_key() -> str:
     return Fernet.generate_key().decode()
@@ -37,16 +39,19 @@ def fernet() -> MultiFernet:
 
 
 def encrypt(plaintext: str) -> str:
+    remember_secret(plaintext)  # a stored secret is redacted from this process's logs
     return fernet().encrypt(plaintext.encode()).decode()
 
 
 def decrypt(ciphertext: str) -> str:
     try:
-        return fernet().decrypt(ciphertext.encode()).decode()
+        plaintext = fernet().decrypt(ciphertext.encode()).decode()
     except InvalidToken:
         raise ImproperlyConfigured(
             "A stored secret cannot be decrypted with FERNET_KEYS: a key was removed too early."
         ) from None
+    remember_secret(plaintext)
+    return plaintext
 
 
 def rotate(ciphertext: str) -> str:

@@ -6,6 +6,7 @@ anything.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -34,14 +35,65 @@ def _local(url: str) -> bool:
     return (urlsplit(url).hostname or "") in ("localhost", "127.0.0.1", "::1")
 
 
+def in_production() -> bool:
+    """Reachable by others: ``PUBLIC_URL`` is https or not on this machine. Then the
+    production rules below apply; on loopback (development, the demo) they do not."""
+    return urlsplit(settings.PUBLIC_URL).scheme == "https" or not _local(settings.PUBLIC_URL)
+
+
 def check_secret_key() -> Result:
-    if settings.SECRET_KEY == settings.INSECURE_DEV_SECRET and not _local(settings.PUBLIC_URL):
+    if settings.SECRET_KEY == settings.INSECURE_DEV_SECRET and in_production():
         return Result(
             "SECRET_KEY", False, "not set; sessions would be signed with a public default key"
         )
-    if len(settings.SECRET_KEY) < 32 and not _local(settings.PUBLIC_URL):
+    if len(settings.SECRET_KEY) < 32 and in_production():
         return Result("SECRET_KEY", False, "shorter than 32 characters")
     return Result("SECRET_KEY", True, "set")
+
+
+def check_debug() -> Result:
+    if settings.DEBUG and in_production():
+        return Result(
+            "DEBUG",
+            False,
+            "on; error pages would show settings and code to anyone. Unset DEBUG "
+            "(`serve` refuses to start this way)",
+        )
+    return Result("DEBUG", True, "on (development only)" if settings.DEBUG else "off")
+
+
+def check_allowed_hosts() -> Result:
+    if "*" in settings.ALLOWED_HOSTS and in_production():
+        return Result(
+            "ALLOWED_HOSTS",
+            False,
+            "contains '*': any Host header is accepted. List the host names the add-on "
+            "is reached under (the host of PUBLIC_URL is added by itself)",
+        )
+    return Result("ALLOWED_HOSTS", True, ", ".join(settings.ALLOWED_HOSTS))
+
+
+def check_metrics_token() -> Result:
+    if not os.environ.get("METRICS_TOKEN") and in_production():
+        return Result(
+            "METRICS_TOKEN",
+            False,
+            "not set; /metrics would be open to anyone. Set a random token and give "
+            "it to Prometheus as a bearer token",
+        )
+    return Result(
+        "METRICS_TOKEN", True, "set" if os.environ.get("METRICS_TOKEN") else "not set (local)"
+    )
+
+
+def refuse_unsafe_serve() -> None:
+    """``serve`` does not start with DEBUG on where others can reach it."""
+    if settings.DEBUG and in_production():
+        raise SystemExit(
+            f"Refusing to serve {settings.PUBLIC_URL} with DEBUG on: error pages would show "
+            "settings and code to anyone. Unset DEBUG (`cobot-sevdesk check` lists what "
+            "else to fix)."
+        )
 
 
 def check_fernet_keys() -> Result:
@@ -120,6 +172,9 @@ def _reachable(name: str, url: str) -> Result:
 
 CHECKS: list[tuple[str, Callable[[], Result]]] = [
     ("SECRET_KEY", check_secret_key),
+    ("DEBUG", check_debug),
+    ("ALLOWED_HOSTS", check_allowed_hosts),
+    ("METRICS_TOKEN", check_metrics_token),
     ("FERNET_KEYS", check_fernet_keys),
     ("Cobot OAuth app", check_oauth_client),
     ("PUBLIC_URL", check_public_url),

@@ -25,6 +25,7 @@ from cobot_sevdesk.errors import (
     RateLimited,
     TransientError,
 )
+from cobot_sevdesk.logs import redact
 from cobot_sevdesk.messages import Text, _
 from cobot_sevdesk.metrics import EXTERNAL_CALLS, EXTERNAL_SECONDS
 
@@ -63,12 +64,17 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
 
 
 def redact_url(url: str) -> str:
-    """The URL without query string or credentials: Cobot's PDF links carry a token there."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return f"{parts.scheme}://{host}{parts.path}"
+    """The URL as it may be logged or stored: without query string or credentials
+    (Cobot's PDF links carry a token there) and with secrets in the path redacted
+    (``/api/access_tokens/<token>/space``)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if parts.port:
+            host = f"{host}:{parts.port}"
+    except ValueError:
+        return "[unparsable URL]"
+    return redact(f"{parts.scheme}://{host}{parts.path}")
 
 
 ErrorMessage = Callable[[requests.Response], str]
@@ -113,7 +119,11 @@ class HttpClient:
         return f"<{type(self).__name__} {self.base_url}>"
 
     def url(self, path: str) -> str:
+        """The URL for ``path`` under ``base_url``. An absolute URL is accepted only on
+        the base URL's own origin: our token never goes to a host taken from an answer."""
         if path.startswith(("http://", "https://")):
+            if _origin(path) != _origin(self.base_url):
+                raise ValueError(f"{redact_url(path)} is outside {self.base_url}")
             return path
         return f"{self.base_url}/{path.lstrip('/')}"
 
@@ -132,6 +142,7 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         authenticated: bool = True,
         action: Text | None = None,
+        follow_redirects: bool | None = None,
     ) -> requests.Response:
         """Send one request; return the 2xx response or raise an ``ApiError``.
         ``action`` says in plain words what the call does ("read the invoice"), for
@@ -160,8 +171,21 @@ class HttpClient:
                 files=files,
                 headers=send_headers,
                 timeout=self.timeouts.as_tuple(),
-                allow_redirects=method in SAFE_METHODS,
+                allow_redirects=(
+                    method in SAFE_METHODS if follow_redirects is None else follow_redirects
+                ),
             )
+        except (UnicodeError, requests.exceptions.InvalidHeader, requests.exceptions.InvalidURL):
+            # Nothing was sent: a header or URL that HTTP cannot carry (e.g. a token with
+            # non-Latin-1 characters). Retrying would fail the same way.
+            self._count("error:unsendable", started)
+            raise PermanentError(
+                self.service,
+                "the request could not be sent: a header or the URL has characters HTTP "
+                "cannot carry",
+                method=method,
+                path=where,
+            ) from None
         except requests.RequestException as exc:
             self._count("error:" + type(exc).__name__, started)
             raise self._network_error(exc, method, where) from exc
@@ -257,6 +281,11 @@ def _never_sent(exc: requests.RequestException) -> bool:
             and "ProtocolError" not in text
         )
     return False
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
 
 
 def new_session(pool_size: int = 10) -> requests.Session:

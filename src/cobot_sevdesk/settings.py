@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 import environ
 
+from cobot_sevdesk.files import make_private
 from cobot_sevdesk.queue import build_huey
 
 env = environ.Env()
@@ -32,6 +33,9 @@ COBOT_URL = env("COBOT_URL", default="https://www.cobot.me").rstrip("/")
 COBOT_SPACE_URL = env("COBOT_SPACE_URL", default="https://{subdomain}.cobot.me").rstrip("/")
 COBOT_API2_URL = env("COBOT_API2_URL", default="https://api.cobot.me").rstrip("/")
 SEVDESK_URL = env("SEVDESK_URL", default="https://my.sevdesk.de/api/v1").rstrip("/")
+#: Hosts invoice PDF links may point at; empty = the host of COBOT_API2_URL, where
+#: Cobot's API 2 spec puts them (``cobot/client.py: CobotUrls.pdf_hosts_allowed``).
+COBOT_PDF_HOSTS = env.list("COBOT_PDF_HOSTS", default=[])
 COBOT_CLIENT_ID = env("COBOT_CLIENT_ID", default="")
 COBOT_CLIENT_SECRET = env("COBOT_CLIENT_SECRET", default="")
 #: Scopes for API 1 and API 2 in one token (Cobot's own apps do the same).
@@ -46,6 +50,11 @@ COBOT_SCOPES = env(
 FRAME_ANCESTORS = env.list(
     "FRAME_ANCESTORS", default=["https://*.cobot.me", "https://www.cobot.me"]
 )
+#: How long Cobot's word that a user administers a space is trusted for pages
+#: (state changes always ask Cobot again), and how long pages are still shown on it
+#: while Cobot cannot be reached (``web/access.py``).
+COBOT_ADMIN_CHECK_SECONDS = env.float("COBOT_ADMIN_CHECK_SECONDS", default=60.0)
+COBOT_ADMIN_GRACE_SECONDS = env.float("COBOT_ADMIN_GRACE_SECONDS", default=600.0)
 HTTP_CONNECT_TIMEOUT = env.float("HTTP_CONNECT_TIMEOUT", default=5.0)
 HTTP_READ_TIMEOUT = env.float("HTTP_READ_TIMEOUT", default=30.0)
 
@@ -141,6 +150,23 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 HUEY_URL = env("HUEY_URL", default=f"sqlite:///{DATA_DIR / 'huey.sqlite3'}")
 HUEY = build_huey(HUEY_URL, immediate=env.bool("HUEY_IMMEDIATE", default=False))
 
+# Every file this process creates is its owner's only, and what exists is tightened:
+# the databases hold everything synced, and the queue's SQLite file is unpickled by
+# the worker (``files.py``). Nothing above has created a file yet.
+make_private(
+    DATA_DIR,
+    [
+        Path(name)
+        for name in (
+            DATABASES["default"]["NAME"]
+            if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+            else None,
+            getattr(HUEY.storage, "filename", None),
+        )
+        if name
+    ],
+)
+
 # -- processes: `cobot-sevdesk serve` and `worker` (their options override these) -----
 WEB_HOST = env("HOST", default="127.0.0.1")
 WEB_PORT = env.int("PORT", default=8000)
@@ -164,8 +190,15 @@ if SERVED_OVER_HTTPS:
     # cookies must be SameSite=None, which browsers accept only with Secure.
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
     SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "None"
+    # Behind a TLS-terminating proxy, which must set (overwrite) X-Forwarded-Proto.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     CSRF_TRUSTED_ORIGINS = [PUBLIC_URL]
+    # Plain http is redirected to https, except the health check, which load
+    # balancers call on the plain port; browsers are told to use https only (HSTS).
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
@@ -200,7 +233,11 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
-        "django.server": {"level": "WARNING"},
+        # Django's defaults give these loggers handlers of their own (without our
+        # redaction); listing them here with none sends everything to the one
+        # redacting handler above.
+        "django": {"handlers": [], "propagate": True},
+        "django.server": {"handlers": [], "propagate": True, "level": "WARNING"},
         "huey": {"level": "WARNING"},
         "urllib3": {"level": "WARNING"},
     },

@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 
@@ -20,6 +20,7 @@ from cobot_sevdesk.cobot import models
 from cobot_sevdesk.cobot.models import SERVICE
 from cobot_sevdesk.errors import (
     AuthorizationError,
+    BusinessRuleError,
     Forbidden,
     NotFound,
     PayloadError,
@@ -29,18 +30,58 @@ from cobot_sevdesk.http import HttpClient, Timeouts, new_session, plain_error_me
 from cobot_sevdesk.messages import _
 from cobot_sevdesk.payload import Reader
 
+#: Redirects a PDF download may follow (each to an allowed host only).
+MAX_PDF_REDIRECTS = 3
+
 
 @dataclass(frozen=True)
 class CobotUrls:
     www: str
     space_template: str
     api2: str
+    #: Hosts (``host`` or ``host:port``) invoice PDFs may be downloaded from; empty
+    #: means the API 2 host. See ``pdf_hosts_allowed``.
+    pdf_hosts: tuple[str, ...] = ()
 
     @classmethod
     def from_settings(cls) -> CobotUrls:
         from django.conf import settings
 
-        return cls(settings.COBOT_URL, settings.COBOT_SPACE_URL, settings.COBOT_API2_URL)
+        return cls(
+            settings.COBOT_URL,
+            settings.COBOT_SPACE_URL,
+            settings.COBOT_API2_URL,
+            tuple(getattr(settings, "COBOT_PDF_HOSTS", ())),
+        )
+
+    def pdf_hosts_allowed(self) -> frozenset[str]:
+        """Where an invoice's ``pdf.url`` may point.
+
+        UNCERTAIN: Cobot's API 2 spec documents ``pdf.url`` only as "not stable, works
+        for a few minutes, works without API authentication", and every example in it
+        is ``https://api.cobot.me/invoices/<id>.pdf?token=...``, i.e. on the API 2 host
+        (the spec's ``GET /invoices/{id}.pdf`` with its ``token`` parameter). Whether
+        Cobot ever hands out a link to another host (a signed storage URL, say, for
+        archived PDFs) is not documented. So the default is the API 2 host only, and
+        ``COBOT_PDF_HOSTS`` lets an operator allow more hosts should Cobot use them;
+        any other host fails the invoice with a message saying so (docs/DECISIONS.md).
+        """
+        hosts = self.pdf_hosts or (urlsplit(self.api2).netloc,)
+        return frozenset(h.strip().lower() for h in hosts if h.strip())
+
+    def pdf_url_allowed(self, url: str) -> bool:
+        try:
+            parts = urlsplit(url)
+            netloc = parts.netloc.lower()
+        except ValueError:
+            return False
+        # https, or the API's own scheme (the sandboxes run plain http on loopback).
+        schemes = {"https", urlsplit(self.api2).scheme}
+        return (
+            parts.scheme in schemes
+            and "@" not in netloc  # no credentials smuggled into the host part
+            and netloc in self.pdf_hosts_allowed()
+        )
 
     def space(self, subdomain: str) -> str:
         return self.space_template.replace("{subdomain}", quote(subdomain, safe=""))
@@ -130,9 +171,8 @@ class CobotClient:
             if subdomain
             else None
         )
-        # Downloads of short-lived PDF links carry their own token in the URL and
-        # no Authorization header; they are not throttled against the API limit.
-        self._files = _Api(self.urls.api2, timeouts=timeouts, session=session)
+        self._timeouts = timeouts
+        self._session = session
 
     def __repr__(self) -> str:
         return f"<CobotClient {self.subdomain or 'www'}>"
@@ -224,7 +264,13 @@ class CobotClient:
         return models.parse_subscription(self._read(response))
 
     def delete_subscription(self, subscription: models.Subscription) -> None:
-        self.space_api.request("DELETE", subscription.url)
+        """``DELETE /api/subscriptions/<id>`` on the space's configured API 1 base.
+
+        The ``url`` Cobot returns with a subscription is deliberately not used: our
+        token goes only to the hosts we are configured for, never to a URL taken from
+        an answer."""
+        path = f"/api/subscriptions/{quote(subscription.id, safe='')}"
+        self.space_api.request("DELETE", path)
 
     def post_activity(
         self, text: str, *, level: str | None = None, channels: tuple[str, ...] = ("admin",)
@@ -285,9 +331,16 @@ class CobotClient:
             yield from page.invoices
 
     def download_pdf(self, url: str) -> bytes:
-        """Fetch an invoice PDF from its short-lived link (no API token needed or sent)."""
+        """Fetch an invoice PDF from its short-lived link.
+
+        The link carries its own token, so no Authorization header is ever sent with
+        it (the client used here has none). It is followed only to the allowed PDF
+        hosts (``CobotUrls.pdf_hosts_allowed``), and so is every redirect; anything
+        else fails the invoice for good, with a message for the admin. Downloads are
+        not throttled against the API limit.
+        """
         try:
-            response = self._files.request("GET", url, authenticated=False)
+            response = self._download(url)
         except (AuthorizationError, Forbidden, NotFound) as exc:
             # The link outlived its few minutes. Not the token's fault: a new attempt
             # fetches the invoice again and with it a fresh link.
@@ -299,3 +352,35 @@ class CobotClient:
         if not response.content.startswith(b"%PDF"):
             raise PayloadError(SERVICE, "pdf.url", "did not return a PDF document")
         return response.content
+
+    def _download(self, url: str) -> requests.Response:
+        for _hop in range(MAX_PDF_REDIRECTS + 1):
+            if not self.urls.pdf_url_allowed(url):
+                raise _foreign_pdf_host(url)
+            parts = urlsplit(url)
+            # A client without any Authorization header, based on the link's own origin.
+            files = _Api(
+                f"{parts.scheme}://{parts.netloc}", timeouts=self._timeouts, session=self._session
+            )
+            response = files.request("GET", url, follow_redirects=False)
+            if not response.is_redirect:
+                return response
+            url = urljoin(url, response.headers.get("Location", ""))
+        raise PayloadError(SERVICE, "pdf.url", f"redirected more than {MAX_PDF_REDIRECTS} times")
+
+
+def _foreign_pdf_host(url: str) -> BusinessRuleError:
+    try:
+        host = urlsplit(url).hostname or url[:60]
+    except ValueError:
+        host = "?"
+    return BusinessRuleError(
+        "pdf_host",
+        _(
+            "Cobot's link to this invoice's PDF points at %(host)s, which is not a Cobot "
+            "host the add-on downloads from, so nothing was sent to sevDesk. If the host "
+            "really belongs to Cobot, an operator can allow it with COBOT_PDF_HOSTS; "
+            "then retry the invoice."
+        )
+        % {"host": host},
+    )

@@ -63,7 +63,10 @@ def resource_of(url: str, space_api: str) -> tuple[Kind, str]:
     """(kind, Cobot id) of a webhook's resource URL, after checking that it belongs to
     the space's own API 1 base ``space_api``: same scheme and host, under its path."""
     base = urlsplit(space_api)
-    target = urlsplit(url)
+    try:
+        target = urlsplit(url)
+    except ValueError:  # e.g. "http://[" (an unclosed IPv6 literal)
+        raise ForeignUrl("not a URL") from None
     if (target.scheme, target.netloc.lower()) != (base.scheme, base.netloc.lower()):
         raise ForeignUrl(f"host {target.netloc!r} is not the space's Cobot host")
     prefix = base.path.rstrip("/")

@@ -104,9 +104,7 @@ def callback(request: HttpRequest) -> HttpResponse:
     ]
     django_user = access.user_for_cobot(user.id, user.email)
     login(request, django_user)  # a new session: no fixation
-    request.session[access.SESSION_SPACES] = [s.__dict__ for s in spaces]
-    request.session[access.SESSION_TOKEN] = crypto.encrypt(access_token)
-    access.refresh_grants(django_user, {s.subdomain for s in spaces})
+    access.start_session(request, access_token, spaces)
     if not spaces:
         messages.warning(
             request, _("You are not an admin of any Cobot space, so there is nothing to connect.")
@@ -117,18 +115,16 @@ def callback(request: HttpRequest) -> HttpResponse:
     return redirect("web:spaces")
 
 
+@access.admin_view
 def spaces(request: HttpRequest) -> HttpResponse:
-    if not request.user.is_authenticated:
-        return redirect("web:home")
     connected = {s.subdomain: s for s in access.spaces_for(request.user)}
     rows = [(s, connected.get(s.subdomain)) for s in access.admin_spaces(request)]
     return render(request, "web/spaces.html", {"rows": rows})
 
 
 @require_POST
+@access.admin_view
 def choose_space(request: HttpRequest, subdomain: str) -> HttpResponse:
-    if not request.user.is_authenticated:
-        return redirect("web:home")
     return connect_space(request, subdomain)
 
 

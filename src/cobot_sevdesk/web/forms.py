@@ -4,6 +4,7 @@ wrong value is a form error the admin can fix, never a failure later."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from django import forms
@@ -17,6 +18,10 @@ from cobot_sevdesk.ledger.models import Space
 from cobot_sevdesk.messages import render
 from cobot_sevdesk.sevdesk.client import SevdeskClient
 from cobot_sevdesk.sync.context import timeouts
+
+#: What an API token can be: printable ASCII, no spaces (sevDesk's are 32 hex digits).
+#: Anything else could not even be sent in an HTTP header.
+TOKEN_CHARACTERS = re.compile(r"[!-~]+")
 
 
 class SettingsForm(forms.Form):
@@ -57,6 +62,14 @@ class SettingsForm(forms.Form):
             if not self.space.sevdesk_token_encrypted:
                 raise forms.ValidationError(_("Please enter the API token from sevDesk."))
             token = self.space.sevdesk_token
+        if not TOKEN_CHARACTERS.fullmatch(token):
+            raise forms.ValidationError(
+                _(
+                    "This is not an API token from sevDesk: it may contain only letters, "
+                    "digits and punctuation, without spaces. Copy it again from sevDesk "
+                    "(Settings › User › your user › API token)."
+                )
+            )
         client = SevdeskClient(token, timeouts=timeouts())
         try:
             version = client.bookkeeping_version()

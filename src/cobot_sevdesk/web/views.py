@@ -162,7 +162,8 @@ def _counts(space: Space) -> dict[str, int]:
 def dashboard(request: HttpRequest, space: Space) -> HttpResponse:
     state = request.GET.get("state", "")
     kind = request.GET.get("kind", "")
-    query = request.GET.get("q", "").strip()[:100]
+    # NUL cannot be stored or searched in PostgreSQL text: it is never part of a label.
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:100]
     items = space.items.order_by("-created_at", "-id")
     if state in State.values:
         items = items.filter(state=state)

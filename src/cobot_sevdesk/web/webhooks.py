@@ -7,8 +7,9 @@ answer is 2xx within milliseconds. 410 is answered only for a disconnected space
 because 410 makes Cobot switch the webhook off for good.
 
 Answers: 202 recorded; 200 an event we do not handle (logged, so Cobot stops
-retrying it); 400 a malformed body or a URL outside the space; 404 an unknown
-secret; 410 a disconnected space.
+retrying it); 400 a malformed body (also hostile ones: deeply nested JSON, too many
+form fields) or a URL outside the space; 404 an unknown secret; 410 a disconnected
+space; 413 a body over ``MAX_BODY_BYTES``. ``web/openapi.yaml`` describes all of them.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import logging
 import time
 from dataclasses import dataclass
 
+from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -56,6 +58,9 @@ def forget_space(space: Space) -> None:
 
 
 def _space(secret: str) -> Space | None:
+    """The space whose webhook secret this is. Spaces are found by the secret's hash
+    (``webhook_key``): the secret is stored only encrypted, and nothing is decrypted
+    here."""
     key = webhook_key(secret)
     now = time.monotonic()
     known = _spaces.get(key)
@@ -63,26 +68,43 @@ def _space(secret: str) -> Space | None:
     if known is None or known.until < now or known.space.status == Space.Status.DISCONNECTED:
         space = (
             Space.objects.filter(webhook_key=key)
-            .only("id", "subdomain", "status", "webhook_secret")
+            .only("id", "subdomain", "status", "webhook_key")
             .first()
         )
         if space is None:
+            _spaces.pop(key, None)
             return None
         known = _Known(space, now + SPACE_CACHE_SECONDS)
         _spaces[key] = known
-    if not hmac.compare_digest(known.space.webhook_secret.encode(), secret.encode()):
+    if not hmac.compare_digest(known.space.webhook_key, key):
         return None
     return known.space
 
 
+#: Cobot's body is ``{"url": ...}``, a hundred bytes or so.
+MAX_BODY_BYTES = 64 * 1024
+
+
+def _content_length(request: HttpRequest) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
 def _resource_url(request: HttpRequest) -> str | None:
-    """``{"url": ...}`` as JSON (what Cobot sends) or as a form field."""
+    """``{"url": ...}`` as JSON (what Cobot sends) or as a form field; None for
+    anything else, hostile bodies included (Django refusing a form with too many
+    fields, JSON nested deeper than the parser's recursion limit)."""
     if request.content_type == "application/x-www-form-urlencoded":
-        url = request.POST.get("url")
+        try:
+            url = request.POST.get("url")
+        except SuspiciousOperation:
+            return None
     else:
         try:
             body = json.loads(request.body or b"null")
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             return None
         url = body.get("url") if isinstance(body, dict) else None
     return url if isinstance(url, str) and len(url) <= 2000 else None
@@ -96,6 +118,8 @@ def webhook(request: HttpRequest, secret: str, event: str) -> HttpResponse:
         return _answer(404, "unknown")
     if space.status == Space.Status.DISCONNECTED:
         return _answer(410, "disconnected")
+    if _content_length(request) > MAX_BODY_BYTES:
+        return _answer(413, "too_large", error=f"the body must be under {MAX_BODY_BYTES} bytes")
     url = _resource_url(request)
     if url is None:
         return _answer(400, "malformed", error='expected a JSON body {"url": "..."}')

@@ -22,8 +22,11 @@ def new_webhook_secret() -> str:
 
 
 def webhook_key(secret: str) -> str:
-    """What webhooks are looked up by: a hash, so the lookup itself reveals nothing
-    about the secret; the secret is then compared in constant time."""
+    """What webhooks are looked up by: the secret's SHA-256. Finding a space by it
+    is the authentication (a preimage of SHA-256 cannot be found), so the intake needs
+    neither the secret in plain text nor a decryption; and a copy of the database does
+    not give the secret back. The secret itself is random (256 bits, ``secrets``), so
+    a plain hash is as strong here as a keyed one, and survives any key rotation."""
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
@@ -58,7 +61,10 @@ class Space(models.Model):
     cost_centre_number = models.CharField(max_length=50, blank=True)
     due_days = models.PositiveIntegerField(default=0)
     small_business = models.BooleanField(default=False)
-    webhook_secret = models.CharField(max_length=64, unique=True, default=new_webhook_secret)
+    #: The secret in our callback URLs (``/hooks/<secret>/<event>/``), encrypted like
+    #: the tokens (``rotate-keys`` re-encrypts it). Read only to build callback URLs
+    #: for Cobot; never on the webhook path, which looks spaces up by ``webhook_key``.
+    webhook_secret_encrypted = models.TextField(blank=True, default="")
     webhook_key = models.CharField(max_length=64, unique=True, editable=False)
 
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
@@ -99,11 +105,16 @@ class Space(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.subdomain})"
 
+    #: Every field holding a secret encrypted with ``crypto`` (``rotate-keys``).
+    ENCRYPTED_FIELDS: ClassVar[tuple[str, ...]] = (
+        "cobot_token_encrypted",
+        "sevdesk_token_encrypted",
+        "webhook_secret_encrypted",
+    )
+
     def save(self, *args: Any, **kwargs: Any) -> None:
-        self.webhook_key = webhook_key(self.webhook_secret)
-        update_fields = kwargs.get("update_fields")
-        if update_fields is not None and "webhook_secret" in update_fields:
-            kwargs["update_fields"] = {*update_fields, "webhook_key"}
+        if not self.webhook_key:
+            self.webhook_secret = new_webhook_secret()
         super().save(*args, **kwargs)
 
     # Secrets are stored encrypted; these accessors are the only way in or out.
@@ -123,12 +134,28 @@ class Space(models.Model):
     def sevdesk_token(self, value: str) -> None:
         self.sevdesk_token_encrypted = crypto.encrypt(value) if value else ""
 
-    def rotate_secrets(self) -> int:
-        """Re-encrypt the stored secrets with the newest key in FERNET_KEYS (``cobot-sevdesk
-        rotate-keys``); returns how many there were."""
-        fields = [
-            f for f in ("cobot_token_encrypted", "sevdesk_token_encrypted") if getattr(self, f)
-        ]
+    @property
+    def webhook_secret(self) -> str:
+        encrypted = self.webhook_secret_encrypted
+        return crypto.decrypt(encrypted) if encrypted else ""
+
+    @webhook_secret.setter
+    def webhook_secret(self, value: str) -> None:
+        self.webhook_secret_encrypted = crypto.encrypt(value)
+        self.webhook_key = webhook_key(value)
+
+    def rotate_webhook_secret(self) -> str:
+        """Replace the webhook secret (stored at once) and return the old lookup key.
+        Webhooks to the old callback URLs are unknown (404) from now on."""
+        old_key = self.webhook_key
+        self.webhook_secret = new_webhook_secret()
+        self.save(update_fields=["webhook_secret_encrypted", "webhook_key", "updated_at"])
+        return old_key
+
+    def reencrypt(self) -> int:
+        """Re-encrypt every stored secret with the newest key (``rotate-keys``);
+        returns how many there were."""
+        fields = [f for f in self.ENCRYPTED_FIELDS if getattr(self, f)]
         for field in fields:
             setattr(self, field, crypto.rotate(getattr(self, field)))
         if fields:
@@ -206,12 +233,17 @@ class Space(models.Model):
         self.pause_reason, self.pause_message, self.paused_at = self.PauseReason.NONE, None, None
         self.save()
 
-    def reconnect(self) -> None:
+    def reconnect(self) -> bool:
         """A disconnected space was connected again by an admin (it starts syncing
-        once it has a sevDesk token again)."""
-        if self.status == self.Status.DISCONNECTED:
-            self.status = self.Status.ACTIVE
-            self.save(update_fields=["status", "updated_at"])
+        once it has a sevDesk token again). It gets a new webhook secret: whoever
+        learnt the old one while it was connected learns nothing of use. Returns
+        whether the space was disconnected."""
+        if self.status != self.Status.DISCONNECTED:
+            return False
+        self.status = self.Status.ACTIVE
+        self.webhook_secret = new_webhook_secret()
+        self.save(update_fields=["status", "webhook_secret_encrypted", "webhook_key", "updated_at"])
+        return True
 
 
 class PreexistingInvoice(models.Model):

@@ -13,7 +13,7 @@ class Command(base.Command):
     help = "re-encrypt stored secrets with the newest FERNET_KEYS key"
 
     def handle(self, *args: Any, **options: Any) -> None:
-        count = sum(space.rotate_secrets() for space in Space.objects.all())
+        count = sum(space.reencrypt() for space in Space.objects.all())
         self.stdout.write(
             f"Re-encrypted {count} secret(s) with the newest key. Sessions hold users' Cobot "
             "tokens for up to 12 hours: keep the old key that long, then remove it from "

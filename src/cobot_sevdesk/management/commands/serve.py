@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandParser
 from gunicorn.app.base import BaseApplication
 
+from cobot_sevdesk.doctor import refuse_unsafe_serve
 from cobot_sevdesk.management import base
 
 T = TypeVar("T")
@@ -40,6 +41,7 @@ class Command(base.Command):
         port = _given(options["port"], settings.WEB_PORT)
         workers = _given(options["workers"], settings.WEB_WORKERS)
         threads = _given(options["threads"], settings.WEB_THREADS)
+        refuse_unsafe_serve()
         if not options["no_migrate"]:
             call_command("migrate", interactive=False, verbosity=0)
         from cobot_sevdesk.wsgi import application
@@ -53,6 +55,7 @@ class Command(base.Command):
             "graceful_timeout": 20,
             "keepalive": 5,
             "accesslog": "-" if options["access_log"] else None,
+            "logger_class": "cobot_sevdesk.logs.GunicornLogger",  # redacts both logs
             "errorlog": "-",
             "loglevel": "warning",
             "proc_name": "cobot-sevdesk",
