@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.test import override_settings
 
 from cobot_sevdesk.ledger.models import LedgerItem
 from cobot_sevdesk.sandbox.control import Sandboxes, invoice_line
@@ -83,6 +84,9 @@ def world(sandboxes: Sandboxes) -> World:
     return make_world(sandboxes)
 
 
+# Syncing a thousand invoices takes longer than a lease's heartbeat interval, and the
+# heartbeat's own connection would wait for the test's transaction: a long lease.
+@override_settings(SYNC_LEASE_SECONDS=3600)
 def test_a_month_of_1000_invoices_matches_and_three_changes_are_each_named(
     world: World, sandboxes: Sandboxes
 ) -> None:
