@@ -132,3 +132,14 @@ def test_which_months_check_is_due(connected: str, today: str, due: tuple[str, s
     period = books.monthly_due(space, dt.date.fromisoformat(today))
     found = (str(period.start), str(period.end)) if period else None
     assert found == due
+
+
+@override_settings(BOOKS_CHECK_DAY=1)
+def test_a_refused_post_leaves_the_check_made_and_is_not_repeated(world: World) -> None:
+    world.boxes.cobot.fault("/activities$", method="POST", status=401, times=None)
+    world.drain()
+    [check] = BooksCheck.objects.all()
+    assert (check.state, check.differences, check.posted) == ("done", 0, False)
+    world.boxes.cobot.clear_faults()
+    drain_space(world.space.pk, slice_seconds=1)
+    assert books_posts(world) == [] and BooksCheck.objects.count() == 1

@@ -33,7 +33,7 @@ from django.conf import settings
 from django.utils import timezone, translation
 
 from cobot_sevdesk.cobot.models import Invoice
-from cobot_sevdesk.errors import NotFound, SyncError
+from cobot_sevdesk.errors import AuthorizationError, NotFound, SyncError
 from cobot_sevdesk.ledger.models import BooksCheck, LedgerEvent, LedgerItem, Space
 from cobot_sevdesk.messages import Message
 from cobot_sevdesk.sevdesk.client import MAX_PAGE_SIZE
@@ -225,7 +225,13 @@ def run(ctx: SpaceContext, check: BooksCheck) -> BooksReport | None:
     if monthly and check.posted is None:
         with activities.in_space_language(ctx.space):
             text = activities.books_result(ctx.space, report)
-            check.mark_posted(activities.post(ctx, text, level=None if report.matches else "WARN"))
+            try:
+                posted = activities.post(ctx, text, level=None if report.matches else "WARN")
+            except AuthorizationError as exc:
+                # The check is made; the refused token is the periodic check's to handle.
+                log.warning("posting books check %s of %s: %s", check.pk, ctx.space, exc)
+                posted = False
+        check.mark_posted(posted)
     return report
 
 
