@@ -270,7 +270,7 @@ def test_receipts_whose_invoice_left_the_period_or_cobot() -> None:
     assert report.totals[0].cobot.count == 0 and report.totals[0].sevdesk.count == 2
 
 
-def test_a_draft_receipt_is_not_in_the_books_and_a_redated_one_is_named() -> None:
+def test_a_draft_receipt_is_not_in_the_books_and_a_redated_or_renumbered_one_is_named() -> None:
     inv = invoice("2025-0001", [("100.00", "19")])
     draft = receipt(11, "2025-0001", [("119.00", "19")], status=50)
     report = compare(FEB, [inv], [draft], [sent(inv, 11)])
@@ -279,6 +279,10 @@ def test_a_draft_receipt_is_not_in_the_books_and_a_redated_one_is_named() -> Non
     redated = receipt(11, "2025-0001", [("119.00", "19")], day=dt.date(2025, 2, 11))
     report = compare(FEB, [inv], [redated], [sent(inv, 11)])
     assert codes(report) == [("receipt_date", "2025-0001")]
+    renumbered = receipt(11, "R-17", [("119.00", "19")])
+    report = compare(FEB, [inv], [renumbered], [sent(inv, 11)])
+    assert codes(report) == [("receipt_number", "2025-0001")]
+    assert "R-17" in report.differences[0].cause.render()
 
 
 def test_a_correction_booked_as_credit_receipt_takes_revenue_back() -> None:

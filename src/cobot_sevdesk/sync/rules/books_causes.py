@@ -217,6 +217,14 @@ class InvoiceCheck:
                     _("The receipt is a draft again in sevDesk, so it is not booked."),
                 )
             )
+        elif receipt.number != invoice.number.strip():
+            report.differences.append(
+                self.difference(
+                    "receipt_number",
+                    _("The receipt's number in sevDesk is %(theirs)s, the invoice's %(ours)s.")
+                    % {"theirs": receipt.number or "–", "ours": invoice.number},
+                )
+            )
         elif receipt.voucher.voucher_date != invoice.invoice_date:
             report.differences.append(
                 self.difference(
