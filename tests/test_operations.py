@@ -60,9 +60,10 @@ def test_help_lists_our_commands_first_with_what_they_do(tmp_path: Path) -> None
     lines = result.stdout.splitlines()
     assert lines[0] == "Usage: cobot-sevdesk COMMAND [options]"
     start = lines.index("Commands:") + 1
-    ours = {line.split()[0]: line.split(None, 1)[1] for line in lines[start : start + 15]}
+    ours = {line.split()[0]: line.split(None, 1)[1] for line in lines[start : start + 16]}
     assert sorted(ours) == [
         "backfill",
+        "books-check",
         "check",
         "demo",
         "generate-key",
@@ -443,6 +444,40 @@ def test_backfill_and_retry_commands(sandboxes: Sandboxes) -> None:
         command("retry", "nowhere")
     with pytest.raises(CommandError, match=f"No item 999999 in {sub}"):
         command("retry", sub, "999999")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_books_check_command_prints_the_comparison_and_exits_1_on_a_difference(
+    sandboxes: Sandboxes,
+) -> None:
+    world = make_world(sandboxes)
+    sub = world.subdomain
+    invoices = [world.invoice(invoice_date=day) for day in ("2025-02-03", "2025-02-17")]
+    for invoice in invoices:
+        world.receive_invoice(invoice)
+    world.drain()
+    out = command("books_check", sub, "--month", "2025-02")  # returns: exit code 0
+    assert out.startswith(f"Books check of {sub}: 2025-02-01 to 2025-02-28\n")
+    assert re.search(r"EUR      19 %\s+2\s+500\.00\s+95\.00\s+595\.00\s+2\s+500\.00", out)
+    assert "The books match." in out and "Calls: Cobot 1, sevDesk " in out
+    voucher = world.space.items.get(cobot_id=invoices[0]["id"]).sevdesk_voucher_id
+    sandboxes.sevdesk.delete_voucher(world.sevdesk_token, voucher)
+    out = io.StringIO()
+    with pytest.raises(SystemExit) as exit_code:
+        call_command("books_check", sub, "--from", "2025-02-01", "--to", "2025-02-28", stdout=out)
+    assert exit_code.value.code == 1
+    number = invoices[0]["attributes"]["number"]
+    assert re.search(rf"  {number}\s+receipt_deleted\s+Sent to sevDesk as receipt", out.getvalue())
+    assert "1 difference(s):" in out.getvalue()
+    assert world.space.books_checks.filter(trigger="command", state="done").count() == 2
+    # Could not check (sevDesk refuses the token): exit code 2, with the reason.
+    sandboxes.sevdesk.revoke(world.sevdesk_token)
+    with pytest.raises(CommandError, match="could not be made: sevDesk refused") as refused:
+        command("books_check", sub, "--month", "2025-02")
+    assert refused.value.returncode == 2
+    with pytest.raises(CommandError, match="YYYY-MM") as wrong:
+        command("books_check", sub, "--month", "February")
+    assert wrong.value.returncode == 2
 
 
 @pytest.mark.django_db(transaction=True)

@@ -113,6 +113,8 @@ class HttpClient:
             self._headers.update(extra_headers)
         if auth_header is not None:
             self._headers["Authorization"] = auth_header
+        #: Requests sent through this client, answered or not (what a task cost).
+        self.calls = 0
 
     def __repr__(self) -> str:
         # Never show headers: they hold the token.
@@ -198,6 +200,7 @@ class HttpClient:
         return response
 
     def _count(self, status: str, started: float) -> None:
+        self.calls += 1
         EXTERNAL_CALLS.labels(self.service, status).inc()
         EXTERNAL_SECONDS.labels(self.service).observe(time.monotonic() - started)
 

@@ -77,6 +77,9 @@ RECONCILE_INTERVAL = env.float("RECONCILE_INTERVAL", default=900.0)
 RECONCILE_DAYS = env.int("RECONCILE_DAYS", default=31)
 COBOT_REQUESTS_PER_MINUTE = env.float("COBOT_REQUESTS_PER_MINUTE", default=60.0)
 CACHE_SECONDS = env.float("CACHE_SECONDS", default=300.0)
+#: From this day of a month on, the previous month's books check runs (once); the days
+#: before leave time for late invoices and corrections of the month.
+BOOKS_CHECK_DAY = env.int("BOOKS_CHECK_DAY", default=5)
 HISTORY_RETENTION_DAYS = env.int("HISTORY_RETENTION_DAYS", default=365)
 
 # -- Django ---------------------------------------------------------------------

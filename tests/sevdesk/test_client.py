@@ -96,7 +96,8 @@ def test_500_is_transient_and_the_next_call_works(
     assert client.revenue_accounts()
 
 
-def test_404_is_not_found(client: SevdeskClient) -> None:
+def test_a_missing_voucher_is_not_found(client: SevdeskClient) -> None:
+    # sevDesk documents it as a 400 "Voucher was not found", as the sandbox answers.
     with pytest.raises(NotFound):
         client.get_voucher(999999)
 

@@ -140,6 +140,11 @@ def test_voucher_list_and_voucher_as_documented() -> None:
         assert_documented_voucher(c.get_voucher(0))
 
 
+def test_missing_voucher_as_documented_is_not_found() -> None:
+    with served(("GET", "/Voucher/<id>", "voucher-not-found")) as c, pytest.raises(NotFound):
+        c.get_voucher(0)
+
+
 def test_voucher_positions() -> None:
     with served(("GET", "/VoucherPos", "voucher-positions")) as c:
         positions = c.voucher_positions(0)
@@ -152,6 +157,7 @@ def test_voucher_positions() -> None:
             sum_gross=Decimal(119),
             sum_net=Decimal(100),
             comment="string",
+            sum_tax=Decimal(19),
         )
     ]
 

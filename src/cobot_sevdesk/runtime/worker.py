@@ -2,10 +2,11 @@
 
 ``drain_space`` is what the queue runs. It takes the space's lease (a row-level
 claim with an expiry, renewed by a heartbeat while it works), does the space's due
-housekeeping (token check, webhook check, reconciliation, a backfill page) and then
-its due ledger items, oldest first, for at most ``SYNC_SLICE_SECONDS``. Then it lets
-go and, if work is left, queues itself again behind everyone else: a space with a
-10,000-invoice backlog gets a fair share of workers, not all of them.
+housekeeping (token check, webhook check, reconciliation, a backfill page, a books
+check) and then its due ledger items, oldest first, for at most
+``SYNC_SLICE_SECONDS``. Then it lets go and, if work is left, queues itself again
+behind everyone else: a space with a 10,000-invoice backlog gets a fair share of
+workers, not all of them.
 
 A worker that dies mid-item leaves the item "running" and its lease runs out; the
 next holder finds the item due and re-runs it, reading back before it writes.
@@ -36,10 +37,10 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from cobot_sevdesk.errors import SyncError
-from cobot_sevdesk.ledger.models import Backfill, LedgerItem, Space
+from cobot_sevdesk.ledger.models import Backfill, BooksCheck, LedgerItem, Space
 from cobot_sevdesk.runtime.attempt import Runner, SpacePaused, internal_error
 from cobot_sevdesk.runtime.throttle import CobotThrottle
-from cobot_sevdesk.sync import backfill
+from cobot_sevdesk.sync import backfill, books
 from cobot_sevdesk.sync.context import SpaceContext
 from cobot_sevdesk.sync.reconcile import reconcile, reconcile_crashed, take_baseline
 
@@ -198,6 +199,24 @@ def _housekeeping(ctx: SpaceContext) -> None:
         except Exception as exc:
             log.exception("backfill %s of %s crashed", running.pk, space.subdomain)
             running.stalled(internal_error(exc).admin_message, retry_in=settings.SWEEP_INTERVAL)
+    _books_check(ctx)
+
+
+def _books_check(ctx: SpaceContext) -> None:
+    """The month's books check once it is due, and one queued check per turn."""
+    books.note_monthly(ctx.space)
+    check = BooksCheck.due(ctx.space)
+    if check is None:
+        return
+    try:
+        books.run(ctx, check)
+    except Exception as exc:
+        log.exception("books check %s of %s crashed", check.pk, ctx.space.subdomain)
+        monthly = check.trigger == BooksCheck.Trigger.MONTHLY
+        check.failed(
+            internal_error(exc).admin_message,
+            retry_in=settings.RECONCILE_INTERVAL if monthly else None,
+        )
 
 
 def _work(
@@ -249,6 +268,8 @@ def next_turn(space_id: int) -> NextTurn | None:
     running = Backfill.active_for(space_id)
     if running is not None:
         return NextTurn(running.not_before or now)
+    if BooksCheck.due(space, now) is not None:
+        return NextTurn(now)
     times = []
     for query in (space.items.open(), space.items.to_recheck()):
         if query.filter(next_attempt_at__isnull=True).exists():
@@ -275,6 +296,12 @@ def spaces_with_due_work() -> list[int]:
     open_due = work.filter(state__in=LedgerItem.OPEN_STATES)
     recheck_due = work.filter(recheck=True)
     active_backfills = Backfill.objects.filter(space=OuterRef("pk"), state__in=Backfill.ACTIVE)
+    books_checks = BooksCheck.objects.filter(
+        Q(not_before__isnull=True) | Q(not_before__lte=now),
+        space=OuterRef("pk"),
+        trigger__in=BooksCheck.QUEUED_TRIGGERS,
+        state__in=(BooksCheck.State.QUEUED, BooksCheck.State.RUNNING),
+    )
     candidates = (
         Space.objects.exclude(status=Space.Status.DISCONNECTED)
         .exclude(cobot_token_encrypted="")
@@ -285,7 +312,12 @@ def spaces_with_due_work() -> list[int]:
             | Q(reconcile_due_at__lte=now)
             | (
                 Q(status=Space.Status.ACTIVE)
-                & (Exists(open_due) | Exists(recheck_due) | Exists(active_backfills))
+                & (
+                    Exists(open_due)
+                    | Exists(recheck_due)
+                    | Exists(active_backfills)
+                    | Exists(books_checks)
+                )
             )
         )
         .values_list("pk", flat=True)

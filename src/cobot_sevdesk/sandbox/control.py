@@ -191,6 +191,13 @@ class CobotControl(_Control):
         )["data"]
         return result
 
+    def cancel_invoice(self, subdomain: str, invoice_id: str) -> dict[str, Any]:
+        """Cancel an invoice: API 2 then shows ``paidStatus: canceled``."""
+        return self.update_invoice(subdomain, invoice_id, paid_status="canceled")
+
+    def delete_invoice(self, subdomain: str, invoice_id: str) -> None:
+        self.call("DELETE", f"/_sandbox/spaces/{subdomain}/invoices/{invoice_id}")
+
     def space(self, subdomain: str) -> dict[str, Any]:
         result: dict[str, Any] = self.call("GET", f"/_sandbox/spaces/{subdomain}")
         return result
@@ -269,6 +276,18 @@ class SevdeskControl(_Control):
 
     def add_contact(self, token: str, **fields: Any) -> dict[str, Any]:
         result: dict[str, Any] = self.call("POST", f"/_sandbox/accounts/{token}/contacts", fields)
+        return result
+
+    def delete_voucher(self, token: str, voucher_id: int) -> None:
+        """Delete a receipt as an accountant would in sevDesk's web app."""
+        self.call("DELETE", f"/_sandbox/accounts/{token}/vouchers/{voucher_id}")
+
+    def edit_voucher(self, token: str, voucher_id: int, **changes: Any) -> dict[str, Any]:
+        """Change a receipt as an accountant would: ``status``, ``voucherDate``
+        (YYYY-MM-DD), ``description``, ``positions`` (by index: ``sumGross``, ``taxRate``)."""
+        result: dict[str, Any] = self.call(
+            "PATCH", f"/_sandbox/accounts/{token}/vouchers/{voucher_id}", changes
+        )
         return result
 
     def revoke(self, token: str) -> None:

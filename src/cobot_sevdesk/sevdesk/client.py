@@ -21,6 +21,9 @@ from cobot_sevdesk.sevdesk import models
 from cobot_sevdesk.sevdesk.models import SERVICE
 
 PAGE_SIZE = 100
+#: The largest page sevDesk documents (``limit`` "must be between 1 and 1000"), for
+#: reads of a whole period, where fewer calls matter more than small answers.
+MAX_PAGE_SIZE = 1000
 
 
 def sevdesk_error_message(response: requests.Response) -> str:
@@ -101,16 +104,18 @@ class SevdeskClient(HttpClient):
     def _get(self, path: str, params: Mapping[str, Any] | None = None) -> requests.Response:
         return self.request("GET", path, params=params)
 
-    def _paged(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[Reader]:
-        """Every object of a list endpoint, fetched ``PAGE_SIZE`` at a time."""
+    def _paged(
+        self, path: str, params: Mapping[str, Any] | None = None, *, size: int = PAGE_SIZE
+    ) -> Iterator[Reader]:
+        """Every object of a list endpoint, fetched ``size`` at a time."""
         offset = 0
         while True:
-            query = {**(params or {}), "limit": PAGE_SIZE, "offset": offset}
+            query = {**(params or {}), "limit": size, "offset": offset}
             items = self._objects(self._get(path, query)).items()
             yield from items
-            if len(items) < PAGE_SIZE:
+            if len(items) < size:
                 return
-            offset += PAGE_SIZE
+            offset += size
 
     # ------------------------------------------------------------ basics
     def bookkeeping_version(self) -> str:
@@ -221,11 +226,46 @@ class SevdeskClient(HttpClient):
         return [v for v in vouchers if (v.description or "").strip() == description.strip()]
 
     def get_voucher(self, voucher_id: int) -> models.Voucher:
-        return models.parse_voucher(self._one(self._get(f"/Voucher/{voucher_id}")))
+        try:
+            response = self._get(f"/Voucher/{voucher_id}")
+        except PermanentError as exc:
+            # sevDesk documents a missing voucher as 400 "Bad request. Voucher was not
+            # found" (a 404 is possible too): either way it is not there.
+            if exc.status == 400:
+                raise NotFound(SERVICE, exc.service_message, status=400, path=exc.path) from exc
+            raise
+        return models.parse_voucher(self._one(response))
+
+    def vouchers_dated(self, start: int, end: int) -> list[models.Voucher]:
+        """Vouchers whose voucher date lies between the Unix timestamps ``start`` and
+        ``end`` (sevDesk's documented ``startDate``/``endDate`` filters), all pages."""
+        params = {"startDate": start, "endDate": end}
+        return [
+            models.parse_voucher(r) for r in self._paged("/Voucher", params, size=MAX_PAGE_SIZE)
+        ]
 
     def voucher_positions(self, voucher_id: int) -> list[models.VoucherPosition]:
         params = {"voucher[id]": voucher_id, "voucher[objectName]": "Voucher"}
         return [models.parse_voucher_position(r) for r in self._paged("/VoucherPos", params)]
+
+    def count_voucher_positions(self) -> int | None:
+        """How many positions the account has (``countAll``), or None when the answer
+        does not say: one small call that tells whether reading all is affordable."""
+        response = self._get("/VoucherPos", {"limit": 1, "offset": 0, "countAll": "true"})
+        try:
+            body = jsonutil.loads(response.content)
+        except ValueError:
+            raise PayloadError(SERVICE, "$", "is not valid JSON") from None
+        total = body.get("total") if isinstance(body, dict) else None
+        try:
+            return int(total) if total is not None else None
+        except (TypeError, ValueError):
+            return None
+
+    def all_voucher_positions(self) -> Iterator[models.VoucherPosition]:
+        """Every position of the account, ``MAX_PAGE_SIZE`` at a time (lazily)."""
+        for r in self._paged("/VoucherPos", size=MAX_PAGE_SIZE):
+            yield models.parse_voucher_position(r)
 
     def tag_voucher(self, voucher_id: int, tag: str) -> None:
         """Attach ``tag`` to a voucher (sevDesk creates the tag on first use)."""

@@ -116,6 +116,8 @@ class Voucher:
     tax_rule_id: int | None
     cost_centre_id: int | None
     has_document: bool
+    #: ISO code; sevDesk's default (None here) is the account's currency.
+    currency: str | None = None
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,13 @@ class VoucherPosition:
     sum_gross: Decimal
     sum_net: Decimal
     comment: str | None
+    #: sevDesk's own VAT of the position (read-only there); when an answer leaves it
+    #: out, gross minus net, which is what it is by definition.
+    sum_tax: Decimal | None = None
+
+    @property
+    def tax(self) -> Decimal:
+        return self.sum_tax if self.sum_tax is not None else self.sum_gross - self.sum_net
 
 
 @dataclass(frozen=True)
@@ -227,6 +236,7 @@ def parse_voucher(r: Reader) -> Voucher:
         tax_rule_id=rule.integer("id") if rule else None,
         cost_centre_id=_ref_id(r, "costCentre"),
         has_document=r.has("document"),
+        currency=r.opt_text("currency"),
     )
 
 
@@ -239,4 +249,5 @@ def parse_voucher_position(r: Reader) -> VoucherPosition:
         sum_gross=r.decimal("sumGross"),
         sum_net=r.decimal("sumNet"),
         comment=r.opt_text("comment"),
+        sum_tax=r.decimal("sumTax") if r.has("sumTax") else None,
     )

@@ -12,12 +12,13 @@ from html import escape
 
 from django.conf import settings
 from django.urls import reverse
-from django.utils import translation
+from django.utils import formats, translation
 
 from cobot_sevdesk.errors import AuthorizationError, SyncError
 from cobot_sevdesk.ledger.models import LedgerItem, Space
 from cobot_sevdesk.messages import Text, _, render
 from cobot_sevdesk.sync.context import SpaceContext
+from cobot_sevdesk.sync.rules.books_report import BooksReport
 
 log = logging.getLogger(__name__)
 
@@ -97,4 +98,37 @@ def space_paused(reason: Text) -> str:
             "settings; syncing resumes by itself, and nothing is lost."
         )
         % {"reason": escape(render(reason))}
+    ).render()
+
+
+def books_link(space: Space, report: BooksReport) -> str:
+    path = reverse("web:books", args=[space.subdomain])
+    return f"{settings.PUBLIC_URL}{path}?from={report.start}&to={report.end}"
+
+
+def books_result(space: Space, report: BooksReport) -> str:
+    """The monthly books check's result for the admin feed: "the books for February
+    2025 match: 1,000 invoices, 23,456.78 EUR" or "... 3 differences, see ..."."""
+    month = formats.date_format(report.start, "F Y")
+    totals = ", ".join(
+        f"{formats.number_format(row.cobot.gross, 2, use_l10n=True, force_grouping=True)} "
+        f"{escape(row.currency)}"
+        for row in report.totals
+    )
+    count = sum(row.cobot.count for row in report.totals)
+    link = escape(books_link(space, report))
+    if report.matches:
+        return (
+            _(
+                "sevDesk: the books for %(month)s match: %(count)s invoices, %(totals)s. "
+                '<a href="%(link)s">Details</a>'
+            )
+            % {"month": month, "count": count, "totals": totals or "0", "link": link}
+        ).render()
+    return (
+        _(
+            "sevDesk: the books for %(month)s do not match: %(differences)s differences "
+            'between Cobot and sevDesk. <a href="%(link)s">See the differences</a>'
+        )
+        % {"month": month, "differences": len(report.differences), "link": link}
     ).render()

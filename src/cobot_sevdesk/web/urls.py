@@ -1,6 +1,6 @@
 from django.urls import path
 
-from cobot_sevdesk.web import auth, ops, views, webhooks
+from cobot_sevdesk.web import auth, books, ops, views, webhooks
 
 app_name = "web"
 
@@ -25,6 +25,10 @@ urlpatterns = [
     path("s/<str:subdomain>/items/<int:item_id>/handled/", views.handled_item, name="handled"),
     path("s/<str:subdomain>/backfills/", views.start_backfill, name="start_backfill"),
     path("s/<str:subdomain>/backfills/<int:backfill_id>/", views.backfill_detail, name="backfill"),
+    path("s/<str:subdomain>/books/", books.books_page, name="books"),
+    path("s/<str:subdomain>/books/run/", books.run_books_check, name="run_books_check"),
+    path("s/<str:subdomain>/books/<int:check_id>/status/", books.books_status, name="books_status"),
+    path("s/<str:subdomain>/books/<int:check_id>/csv/", books.books_csv, name="books_csv"),
     path(
         "s/<str:subdomain>/backfills/<int:backfill_id>/cancel/",
         views.cancel_backfill,

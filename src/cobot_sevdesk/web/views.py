@@ -196,6 +196,7 @@ def dashboard(request: HttpRequest, space: Space) -> HttpResponse:
             "backfill": last_backfill,
             "backfill_progress": last_backfill.progress() if last_backfill else None,
             "backfill_form": BackfillForm(),
+            "books_check": space.books_checks.filter(state="done").order_by("-id").first(),
         },
     )
 

@@ -3,12 +3,15 @@ live API shows them (strings); vouchers and positions are found by their filters
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from tests.sandbox.sevdesk.payloads import position, save, voucher
+from cobot_sevdesk.sandbox.control import Sandboxes
+from cobot_sevdesk.sandbox.sevdesk.state import BERLIN
+from tests.sandbox.sevdesk.payloads import TOKEN, position, save, voucher
 
 
 def test_valid_income_receipt_is_stored_with_string_sums(api: Any) -> None:
@@ -100,3 +103,64 @@ def test_positions_of_a_voucher(api: Any) -> None:
         "GET", "/VoucherPos", params={"voucher[id]": voucher_id, "voucher[objectName]": "Voucher"}
     ).json()["objects"]
     assert sorted(Decimal(p["sumGross"]) for p in listed) == [Decimal("11.9"), Decimal("119")]
+
+
+def midnight(day: str) -> int:
+    """A date's Unix timestamp at midnight in Berlin, as sevDesk keeps voucher dates."""
+    return int(dt.datetime.fromisoformat(f"{day}T00:00:00").replace(tzinfo=BERLIN).timestamp())
+
+
+def test_vouchers_by_date_take_unix_timestamps_on_the_voucher_date(api: Any) -> None:
+    for number, day in (("RE-1", "28.02.2026"), ("RE-2", "01.03.2026"), ("RE-3", "31.03.2026")):
+        save(api, voucher(description=number, voucherDate=day), [position()])
+
+    def dated(**params: Any) -> list[str]:
+        answer = api("GET", "/Voucher", params=params)
+        assert answer.status_code == 200, answer.text
+        return sorted(v["description"] for v in answer.json()["objects"])
+
+    march = {"startDate": midnight("2026-03-01"), "endDate": midnight("2026-03-31")}
+    assert dated(**march) == ["RE-2", "RE-3"]  # "equal or higher", "equal or lower"
+    assert dated(startDate=midnight("2026-03-01") + 1) == ["RE-3"]
+    assert dated(endDate=midnight("2026-03-01") - 1) == ["RE-1"]
+    assert api("GET", "/Voucher", params={"startDate": "2026-03-01"}).status_code == 400
+
+
+def test_a_missing_voucher_is_a_400_as_documented(api: Any) -> None:
+    answer = api("GET", "/Voucher/424242")
+    assert answer.status_code == 400
+    assert "not found" in answer.json()["error"]["message"]
+
+
+def test_an_accountant_deletes_or_edits_a_receipt(api: Any, sandboxes: Sandboxes) -> None:
+    created = save(api, voucher(), [position(), position(rate=7, datev=5186, sumGross="10.70")])
+    voucher_id = int(created.json()["objects"]["voucher"]["id"])
+    edited = sandboxes.sevdesk.edit_voucher(
+        TOKEN,
+        voucher_id,
+        status=50,
+        voucherDate="2026-03-06",
+        positions=[{"sumGross": "238.00"}],
+    )
+    assert edited["status"] == "50"
+    assert (Decimal(edited["sumGross"]), Decimal(edited["sumTax"])) == (
+        Decimal("248.70"),
+        Decimal("38.70"),
+    )
+    assert edited["voucherDate"].startswith("2026-03-06")
+    sandboxes.sevdesk.delete_voucher(TOKEN, voucher_id)
+    assert api("GET", f"/Voucher/{voucher_id}").status_code == 400
+    positions = api(
+        "GET", "/VoucherPos", params={"voucher[id]": voucher_id, "voucher[objectName]": "Voucher"}
+    )
+    assert positions.json()["objects"] == []
+    assert api("GET", "/Voucher", params={"descriptionLike": "RE-1"}).json()["objects"] == []
+
+
+def test_positions_of_the_whole_account_are_counted_and_paged(api: Any) -> None:
+    for number in ("RE-1", "RE-2", "RE-3"):
+        save(api, voucher(description=number), [position(), position(sumGross="11.90")])
+    counted = api("GET", "/VoucherPos", params={"countAll": "true", "limit": 1}).json()
+    assert counted["total"] == 6 and len(counted["objects"]) == 1
+    second = api("GET", "/VoucherPos", params={"limit": 4, "offset": 4}).json()["objects"]
+    assert len(second) == 2

@@ -2,6 +2,7 @@
 backfills. The ledger is the source of truth; the queue only wakes workers."""
 
 from cobot_sevdesk.ledger.models.backfill import Backfill
+from cobot_sevdesk.ledger.models.books import BooksCheck
 from cobot_sevdesk.ledger.models.contacts import ContactLink
 from cobot_sevdesk.ledger.models.events import LedgerEvent
 from cobot_sevdesk.ledger.models.items import RECORDED, LedgerItem
@@ -16,6 +17,7 @@ from cobot_sevdesk.ledger.models.space import (
 __all__ = [
     "RECORDED",
     "Backfill",
+    "BooksCheck",
     "ContactLink",
     "LedgerEvent",
     "LedgerItem",

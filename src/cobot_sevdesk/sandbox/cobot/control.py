@@ -14,6 +14,9 @@ from cobot_sevdesk.sandbox.cobot import api1, api2
 from cobot_sevdesk.sandbox.cobot.state import CobotState, Space, hex_id
 from cobot_sevdesk.sandbox.cobot.webhooks import Webhooks, subscription_json
 
+#: API 2's ``paidStatus`` values (the invoice schema's enum).
+PAID_STATUSES = ("unpaid", "paid", "pending", "canceled", "writtenOff")
+
 
 class Control(Area[CobotState]):
     def __init__(self, state: CobotState, webhooks: Webhooks) -> None:
@@ -36,6 +39,7 @@ class Control(Area[CobotState]):
         r("POST", s + "/memberships/<id>/confirm", self.confirm_membership)
         r("POST", s + "/invoices", self.post_invoice)
         r("PATCH", s + "/invoices/<id>", self.update_invoice)
+        r("DELETE", s + "/invoices/<id>", self.delete_invoice)
         r("POST", s + "/subscriptions/<id>/deactivate", self.deactivate)
         r("GET", "/_sandbox/deliveries", self.list_deliveries)
         r("PUT", "/_sandbox/webhooks", self.configure_webhooks)
@@ -245,12 +249,27 @@ class Control(Area[CobotState]):
         if invoice is None:
             raise HttpError(404, {"error": "no such invoice"})
         body = request.json()
+        if body.get("paid_status", "unpaid") not in PAID_STATUSES:
+            raise HttpError(422, {"error": f"paid_status must be one of {PAID_STATUSES}"})
         with self.state.lock:
             for key in ("lines", "customer_number", "tax_id", "recipient", "text", "paid_status"):
                 if key in body:
                     invoice[key] = body[key]
+            if "invoice_date" in body:
+                invoice["invoice_date"] = dt.date.fromisoformat(body["invoice_date"])
         self.webhooks.emit(space, "updated_invoice", self._invoice_url(space, invoice))
         return Response(200, {"data": api2.invoice_json(self.state, space, invoice)})
+
+    def delete_invoice(self, request: Request) -> Response:
+        """An admin deletes an invoice in Cobot (its help centre says it is gone for
+        good; the number leaves a gap)."""
+        space = self._space(request)
+        with self.state.lock:
+            invoice = space.invoices.pop(request.params["id"], None)
+        if invoice is None:
+            raise HttpError(404, {"error": "no such invoice"})
+        self.webhooks.emit(space, "deleted_invoice", self._invoice_url(space, invoice))
+        return Response(204)
 
     def deactivate(self, request: Request) -> Response:
         space = self._space(request)

@@ -15,7 +15,9 @@ Inspection API (not part of sevDesk), all under ``/_sandbox``:
 ``POST /accounts`` create an account with a token; ``GET /accounts/<token>`` its full
 state; ``POST /accounts/<token>/booking-accounts``, ``DELETE
 /accounts/<token>/booking-accounts/<number>``; ``POST /accounts/<token>/cost-centres``;
-``POST /accounts/<token>/contacts``; ``POST /accounts/<token>/revoke``;
+``POST /accounts/<token>/contacts``; ``DELETE`` and ``PATCH
+/accounts/<token>/vouchers/<id>`` (an accountant deletes or edits a receipt in the web
+app); ``POST /accounts/<token>/revoke``;
 ``POST /accounts/<token>/restore``; plus the request log and faults of ``App``.
 """
 

@@ -1,10 +1,13 @@
 """The sandbox's own control endpoints (``/_sandbox/accounts...``, not part of sevDesk):
 create an account with a token, add booking accounts, cost centres and contacts as an
-admin would in sevDesk, revoke and restore the token, and look at an account's whole
-state. ``cobot_sevdesk.sandbox.control`` is their client."""
+admin would in sevDesk, delete or edit a receipt as an accountant would in sevDesk's
+web app (its API cannot delete receipts), revoke and restore the token, and look at an
+account's whole state. ``cobot_sevdesk.sandbox.control`` is their client."""
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from cobot_sevdesk.sandbox.app import App, Area, HttpError, Request, Response
@@ -15,8 +18,8 @@ from cobot_sevdesk.sandbox.sevdesk.bookkeeping import (
     guide_json,
 )
 from cobot_sevdesk.sandbox.sevdesk.contacts import contact_json, names, store_contact
-from cobot_sevdesk.sandbox.sevdesk.state import Account, SevdeskState
-from cobot_sevdesk.sandbox.sevdesk.vouchers import position_json, voucher_json
+from cobot_sevdesk.sandbox.sevdesk.state import Account, SevdeskState, now
+from cobot_sevdesk.sandbox.sevdesk.vouchers import gross_sums, position_json, voucher_json
 
 
 class Control(Area[SevdeskState]):
@@ -29,6 +32,8 @@ class Control(Area[SevdeskState]):
         r("DELETE", a + "/booking-accounts/<number>", self.remove_booking_account)
         r("POST", a + "/cost-centres", self.add_cost_centre)
         r("POST", a + "/contacts", self.add_contact)
+        r("DELETE", a + "/vouchers/<id>", self.delete_voucher)
+        r("PATCH", a + "/vouchers/<id>", self.edit_voucher)
         r("POST", a + "/revoke", self.revoke)
         r("POST", a + "/restore", self.restore)
 
@@ -88,6 +93,46 @@ class Control(Area[SevdeskState]):
             customer_number=body.get("customerNumber"),
         )
         return Response(201, {"id": contact["id"], "customerNumber": contact["customerNumber"]})
+
+    def delete_voucher(self, request: Request) -> Response:
+        account = self._by_token(request)
+        with self.state.lock:
+            if account.remove_voucher(int(request.params["id"])) is None:
+                raise HttpError(404, {"error": "no such voucher"})
+        return Response(204)
+
+    def edit_voucher(self, request: Request) -> Any:
+        """Change a receipt as an accountant would: ``status``, ``voucherDate``
+        (YYYY-MM-DD), ``description``, and ``positions`` (by index: ``sumGross`` and
+        ``taxRate``, recomputed as sevDesk does for gross positions)."""
+        account = self._by_token(request)
+        body = request.json()
+        with self.state.lock:
+            voucher = account.vouchers.get(int(request.params["id"]))
+            if voucher is None:
+                raise HttpError(404, {"error": "no such voucher"})
+            if "status" in body:
+                voucher["status"] = int(body["status"])
+            if "voucherDate" in body:
+                voucher["voucherDate"] = dt.date.fromisoformat(body["voucherDate"])
+            if "description" in body:
+                account.remove_voucher(voucher["id"])
+                voucher["description"] = body["description"]
+                voucher["search"] = (body["description"] or "").lower()
+                account.add_voucher(voucher)
+            positions = sorted(
+                (p for p in account.positions.values() if p["voucher"] == voucher["id"]),
+                key=lambda p: p["id"],
+            )
+            for index, change in enumerate(body.get("positions", [])):
+                position = positions[index]
+                rate = Decimal(str(change.get("taxRate", position["taxRate"])))
+                gross = Decimal(str(change.get("sumGross", position["sumGross"])))
+                position.update(taxRate=rate, net=False, **gross_sums(gross, rate))
+            for key in ("sumNet", "sumTax", "sumGross"):
+                voucher[key] = sum((p[key] for p in positions), Decimal(0))
+            voucher["update"] = now()
+            return voucher_json(account, voucher)
 
     def revoke(self, request: Request) -> Response:
         self._by_token(request).revoked = True

@@ -114,6 +114,24 @@ class Account:
         for gram in _grams(voucher["search"]):
             self.voucher_grams.setdefault(gram, set()).add(voucher["id"])
 
+    def remove_voucher(self, voucher_id: int) -> dict[str, Any] | None:
+        """What an accountant's delete in sevDesk does: the voucher, its positions and
+        its tags are gone."""
+        voucher = self.vouchers.pop(voucher_id, None)
+        if voucher is None:
+            return None
+        for gram in _grams(voucher["search"]):
+            self.voucher_grams.get(gram, set()).discard(voucher_id)
+        for key in [k for k, p in self.positions.items() if p["voucher"] == voucher_id]:
+            del self.positions[key]
+        for key in [
+            k
+            for k, r in self.tag_relations.items()
+            if r["object"] == {"id": voucher_id, "objectName": "Voucher"}
+        ]:
+            del self.tag_relations[key]
+        return voucher
+
     def vouchers_containing(self, needle: str) -> list[dict[str, Any]]:
         """Vouchers whose description contains ``needle`` (case-insensitive)."""
         needle = needle.lower()

@@ -4,7 +4,6 @@ answered with 422s; the voucher lookups and their positions."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -17,6 +16,7 @@ from cobot_sevdesk.sandbox.sevdesk.bookkeeping import (
     RULES_NOT_FOR_VOUCHERS,
 )
 from cobot_sevdesk.sandbox.sevdesk.contacts import contact_ref
+from cobot_sevdesk.sandbox.sevdesk.dates import in_range, parse_date
 from cobot_sevdesk.sandbox.sevdesk.state import (
     BERLIN,
     Account,
@@ -31,33 +31,6 @@ from cobot_sevdesk.sandbox.sevdesk.state import (
 )
 
 CENT = Decimal("0.01")
-
-
-def parse_date(value: Any, field_name: str) -> dt.date:
-    """Dates as sevDesk documents them (dd.mm.yyyy or a Unix timestamp).
-
-    LENIENT: ISO dates and datetimes are accepted too; whether the live API takes
-    them is not documented.
-    """
-    if isinstance(value, int | Decimal) and not isinstance(value, bool):
-        return dt.datetime.fromtimestamp(int(value), tz=BERLIN).date()
-    if isinstance(value, str):
-        text = value.strip()
-        for pattern, order in (
-            (r"^(\d{2})\.(\d{2})\.(\d{4})$", "dmy"),
-            (r"^(\d{4})-(\d{2})-(\d{2})", "ymd"),
-        ):
-            match = re.match(pattern, text)
-            if match:
-                parts = [int(p) for p in match.groups()]
-                day, month, year = parts if order == "dmy" else parts[::-1]
-                try:
-                    return dt.date(year, month, day)
-                except ValueError:
-                    break
-        if text.isdigit():
-            return dt.datetime.fromtimestamp(int(text), tz=BERLIN).date()
-    raise error(422, f"Invalid date in field {field_name}: {value!r}")
 
 
 def _optional_date(body: dict[str, Any], field_name: str) -> dt.date | None:
@@ -95,7 +68,7 @@ def voucher_json(account: Account, voucher: dict[str, Any]) -> dict[str, Any]:
         "objectName": "Voucher",
         "mapAll": True,
         "create": stamp(voucher["create"]),
-        "update": stamp(voucher["create"]),
+        "update": stamp(voucher.get("update") or voucher["create"]),
         "sevClient": account.client_ref,
         "createUser": {"id": "1", "objectName": "SevUser"},
         "voucherDate": _date_json(voucher["voucherDate"]),
@@ -208,22 +181,26 @@ def _position(
     if net_mode:
         sum_net = _cents(_decimal(raw.get("sumNet"), f"{where}.sumNet"))
         sum_tax = _cents(sum_net * rate / 100)
-        sum_gross = sum_net + sum_tax
+        sums = {"sumNet": sum_net, "sumTax": sum_tax, "sumGross": sum_net + sum_tax}
     else:
-        sum_gross = _cents(_decimal(raw.get("sumGross"), f"{where}.sumGross"))
-        sum_net = _cents(sum_gross / (1 + rate / 100))
-        sum_tax = sum_gross - sum_net
+        sums = gross_sums(_decimal(raw.get("sumGross"), f"{where}.sumGross"), rate)
     # LENIENT: negative sums (credit notes as negative receipts) are accepted;
     # whether the live API accepts them on income receipts is not documented.
     return {
         "accountDatev": datev_id,
         "taxRate": rate,
         "net": net_mode,
-        "sumNet": sum_net,
-        "sumTax": sum_tax,
-        "sumGross": sum_gross,
+        **sums,
         "comment": raw.get("comment"),
     }
+
+
+def gross_sums(gross: Decimal, rate: Decimal) -> dict[str, Decimal]:
+    """A gross position's sums as sevDesk computes them: the net is the gross divided
+    by (1 + rate), rounded; the VAT is what is left."""
+    sum_gross = _cents(gross)
+    sum_net = _cents(sum_gross / (1 + rate / 100))
+    return {"sumNet": sum_net, "sumTax": sum_gross - sum_net, "sumGross": sum_gross}
 
 
 class Vouchers(Area[SevdeskState]):
@@ -353,10 +330,7 @@ class Vouchers(Area[SevdeskState]):
                 continue
             if contact and str(voucher["supplier"]) != contact:
                 continue
-            day = voucher["voucherDate"]
-            if start and (day is None or day < parse_date(int(start), "startDate")):
-                continue
-            if end and (day is None or day > parse_date(int(end), "endDate")):
+            if not in_range(voucher["voucherDate"], start, end):
                 continue
             found.append(voucher_json(account, voucher))
         return page(request, found)
@@ -365,7 +339,8 @@ class Vouchers(Area[SevdeskState]):
         account = self.state.authenticate(request)
         voucher = account.vouchers.get(int(request.params["id"]))
         if voucher is None:
-            raise error(404, "Voucher not found")
+            # As documented: "400 Bad request. Voucher was not found".
+            raise error(400, "Voucher was not found")
         return {"objects": [voucher_json(account, voucher)]}
 
     def list_positions(self, request: Request) -> Any:
