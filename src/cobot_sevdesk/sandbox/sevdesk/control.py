@@ -1,13 +1,18 @@
 """The sandbox's own control endpoints (``/_sandbox/accounts...``, not part of sevDesk):
 create an account with a token, add booking accounts, cost centres and contacts as an
 admin would in sevDesk, revoke and restore the token, and look at an account's whole
-state. ``cobot_sevdesk.sandbox.control`` is their client."""
+state; for payments, add bank accounts, import bank lines and book a receipt as the
+bookkeeper would in sevDesk. ``cobot_sevdesk.sandbox.control`` is their client."""
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from cobot_sevdesk.sandbox.app import App, Area, HttpError, Request, Response
+from cobot_sevdesk.sandbox.sevdesk import banking
+from cobot_sevdesk.sandbox.sevdesk.banking import accounts_of, check_account_json, transaction_json
 from cobot_sevdesk.sandbox.sevdesk.bookkeeping import (
     add_booking_account,
     add_cost_centre,
@@ -15,7 +20,7 @@ from cobot_sevdesk.sandbox.sevdesk.bookkeeping import (
     guide_json,
 )
 from cobot_sevdesk.sandbox.sevdesk.contacts import contact_json, names, store_contact
-from cobot_sevdesk.sandbox.sevdesk.state import Account, SevdeskState
+from cobot_sevdesk.sandbox.sevdesk.state import Account, SevdeskState, now
 from cobot_sevdesk.sandbox.sevdesk.vouchers import position_json, voucher_json
 
 
@@ -31,6 +36,10 @@ class Control(Area[SevdeskState]):
         r("POST", a + "/contacts", self.add_contact)
         r("POST", a + "/revoke", self.revoke)
         r("POST", a + "/restore", self.restore)
+        r("POST", a + "/check-accounts", self.add_check_account)
+        r("POST", a + "/transactions", self.import_line)
+        r("POST", a + "/vouchers/<id>/pay", self.pay)
+        r("PUT", a + "/payment-settings", self.payment_settings)
 
     def _by_token(self, request: Request) -> Account:
         account = self.state.tokens.get(request.params["token"])
@@ -121,6 +130,10 @@ class Control(Area[SevdeskState]):
                         **voucher_json(account, v),
                         "positions": positions.get(v["id"], []),
                         "tags": tags.get(v["id"], []),
+                        "payments": [
+                            {**p, "amount": str(p["amount"]), "date": p["date"].isoformat()}
+                            for p in v.get("payments", [])
+                        ],
                         "documentHash": account.documents[v["document"]]["hash"]
                         if v["document"]
                         else None,
@@ -128,5 +141,83 @@ class Control(Area[SevdeskState]):
                     for v in account.vouchers.values()
                 ],
                 "costCentres": [{"id": cid, **c} for cid, c in account.cost_centres.items()],
+                "checkAccounts": [
+                    check_account_json(account, c)
+                    for c in accounts_of(self.state, account).values()
+                ],
+                "transactions": [
+                    transaction_json(account, t) for t in account.transactions.values()
+                ],
                 "bookingAccounts": [guide_json(g) for g in account.guidance],
             }
+
+    # -- payments: what the bank import and the bookkeeper do in sevDesk ------------
+    def add_check_account(self, request: Request) -> Response:
+        """A bank account connected to sevDesk (type online), or another kind."""
+        account = self._by_token(request)
+        body = request.json()
+        accounts_of(self.state, account)
+        check = banking.add_check_account(
+            self.state,
+            account,
+            body["name"],
+            body.get("type", "online"),
+            str(body["accounting_number"]),
+            iban=body.get("iban"),
+        )
+        return Response(201, check_account_json(account, check))
+
+    def import_line(self, request: Request) -> Response:
+        """sevDesk's bank import brought a line (a transfer from a member, say)."""
+        account = self._by_token(request)
+        body = request.json()
+        check = accounts_of(self.state, account).get(int(body["check_account"]))
+        if check is None:
+            raise HttpError(404, {"error": "no such check account"})
+        line = banking.add_transaction(
+            self.state,
+            account,
+            check["id"],
+            Decimal(str(body["amount"])),
+            purpose=body.get("purpose", ""),
+            payer=body.get("payer", ""),
+            value_date=dt.date.fromisoformat(body["value_date"]),
+        )
+        return Response(201, transaction_json(account, line))
+
+    def pay(self, request: Request) -> Response:
+        """The bookkeeper books a receipt in sevDesk: on a bank line (``transaction``),
+        or on an offline account (``check_account``, the base account if neither)."""
+        account = self._by_token(request)
+        voucher = account.vouchers.get(int(request.params["id"]))
+        if voucher is None:
+            raise HttpError(404, {"error": "no such voucher"})
+        body = request.json()
+        checks = accounts_of(self.state, account)
+        line = account.transactions.get(int(body["transaction"])) if "transaction" in body else None
+        if line is not None:
+            check = checks[line["checkAccount"]]
+        elif "check_account" in body:
+            check = checks[int(body["check_account"])]
+        else:
+            check = next(c for c in checks.values() if c["baseAccount"])
+        amount = Decimal(str(body.get("amount", line["amount"] if line else voucher["sumGross"])))
+        open_amount = voucher["sumGross"] - voucher.get("paidAmount", Decimal(0))
+        log = banking.book(
+            self.state,
+            account,
+            voucher,
+            amount,
+            day=dt.date.fromisoformat(body["date"]) if "date" in body else now().date(),
+            kind="FULL_PAYMENT" if amount == open_amount else "N",
+            check=check,
+            line=line,
+        )
+        return Response(200, log)
+
+    def payment_settings(self, request: Request) -> Response:
+        account = self._by_token(request)
+        body = request.json()
+        if "payment_updates_voucher" in body:
+            account.payment_updates_voucher = bool(body["payment_updates_voucher"])
+        return Response(204)
