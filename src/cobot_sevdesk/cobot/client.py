@@ -8,8 +8,9 @@ to the sandbox or to anything a test puts there.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
@@ -18,6 +19,7 @@ import requests
 from cobot_sevdesk import jsonutil
 from cobot_sevdesk.cobot import models
 from cobot_sevdesk.cobot.models import SERVICE
+from cobot_sevdesk.cobot.payments import PaymentRecord, parse_payment_record
 from cobot_sevdesk.errors import (
     AuthorizationError,
     Forbidden,
@@ -76,6 +78,8 @@ def cobot_error_message(response: requests.Response) -> str:
                 return "; ".join(parts)
         if isinstance(errors, dict) and errors:
             return "; ".join(f"{k} {v}" for k, v in errors.items())
+        if isinstance(errors, str) and errors:
+            return errors  # payment records: {"errors": "Paid at can't be blank"}
         error = body.get("error")
         if error:
             description = body.get("error_description")
@@ -240,6 +244,31 @@ class CobotClient:
         except Forbidden:
             return False
         return True
+
+    def list_payment_records(self, invoice_ids: Sequence[str]) -> list[PaymentRecord]:
+        """The payment records of these invoices (``?invoice_ids=a,b``), one call."""
+        reader = self._read(
+            self.space_api.request(
+                "GET",
+                "/api/invoices/payment_records",
+                params={"invoice_ids": ",".join(invoice_ids)},
+                action=_("read the invoices' payments"),
+            )
+        )
+        return [parse_payment_record(item) for item in reader.items()]
+
+    def add_payment_record(
+        self, invoice_id: str, amount: Decimal, paid_on: dt.date, note: str
+    ) -> PaymentRecord:
+        """Record a payment on an invoice; Cobot marks it paid once the total is paid."""
+        body = {"paid_at": paid_on.isoformat(), "amount": format(amount, "f"), "note": note}
+        response = self.space_api.request(
+            "POST",
+            f"/api/invoices/{quote(invoice_id, safe='')}/payment_records",
+            json_body=body,
+            action=_("record a payment on this invoice"),
+        )
+        return parse_payment_record(self._read(response))
 
     # ------------------------------------------------------------ API 2
     def get_invoice(self, invoice_id: str) -> models.Invoice:

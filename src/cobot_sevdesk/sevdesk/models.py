@@ -116,6 +116,9 @@ class Voucher:
     tax_rule_id: int | None
     cost_centre_id: int | None
     has_document: bool
+    #: What sevDesk shows as paid on the receipt, and the date of the (last) payment.
+    paid_amount: Decimal = Decimal(0)
+    pay_date: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -227,6 +230,8 @@ def parse_voucher(r: Reader) -> Voucher:
         tax_rule_id=rule.integer("id") if rule else None,
         cost_centre_id=_ref_id(r, "costCentre"),
         has_document=r.has("document"),
+        paid_amount=paid.as_decimal() if (paid := r.opt("paidAmount")) else Decimal(0),
+        pay_date=r.opt_date("payDate"),
     )
 
 
