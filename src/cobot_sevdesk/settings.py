@@ -39,7 +39,8 @@ COBOT_SCOPES = env(
     "COBOT_SCOPES",
     default=(
         "read read_user read_spaces read_memberships write_memberships read_invoices "
-        "read_accounting_codes read_subscriptions write_subscriptions write_activities"
+        "read_accounting_codes read_subscriptions write_subscriptions write_activities "
+        "read_payment_records write_payment_records"
     ),
 )
 #: Frame ancestors allowed to show the add-on (Cobot embeds add-ons in its admin).
@@ -68,6 +69,10 @@ RECONCILE_INTERVAL = env.float("RECONCILE_INTERVAL", default=900.0)
 RECONCILE_DAYS = env.int("RECONCILE_DAYS", default=31)
 COBOT_REQUESTS_PER_MINUTE = env.float("COBOT_REQUESTS_PER_MINUTE", default=60.0)
 CACHE_SECONDS = env.float("CACHE_SECONDS", default=300.0)
+#: Payments both ways (off per space until its admin turns them on): how often both
+#: sides are checked for payments, and how many days a synced invoice is watched.
+PAYMENT_CHECK_INTERVAL = env.float("PAYMENT_CHECK_INTERVAL", default=900.0)
+PAYMENT_CHECK_DAYS = env.int("PAYMENT_CHECK_DAYS", default=90)
 HISTORY_RETENTION_DAYS = env.int("HISTORY_RETENTION_DAYS", default=365)
 
 # -- Django ---------------------------------------------------------------------

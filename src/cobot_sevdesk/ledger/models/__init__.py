@@ -5,6 +5,14 @@ from cobot_sevdesk.ledger.models.backfill import Backfill
 from cobot_sevdesk.ledger.models.contacts import ContactLink
 from cobot_sevdesk.ledger.models.events import LedgerEvent
 from cobot_sevdesk.ledger.models.items import RECORDED, LedgerItem
+from cobot_sevdesk.ledger.models.payments import (
+    Paid,
+    PaidState,
+    Payment,
+    PaymentSettings,
+    ledger_paid,
+    open_payments,
+)
 from cobot_sevdesk.ledger.models.space import (
     PreexistingInvoice,
     Space,
@@ -19,9 +27,15 @@ __all__ = [
     "ContactLink",
     "LedgerEvent",
     "LedgerItem",
+    "Paid",
+    "PaidState",
+    "Payment",
+    "PaymentSettings",
     "PreexistingInvoice",
     "Space",
     "SpaceAdmin",
+    "ledger_paid",
     "new_webhook_secret",
+    "open_payments",
     "webhook_key",
 ]
