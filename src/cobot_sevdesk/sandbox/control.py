@@ -340,6 +340,10 @@ class SevdeskControl(_Control):
         )
         return result
 
+    def unpay_voucher(self, token: str, voucher_id: int | str) -> None:
+        """The bookkeeper resets a paid receipt to open: its payments are undone."""
+        self.call("POST", f"/_sandbox/accounts/{token}/vouchers/{voucher_id}/unpay")
+
     def payment_settings(self, token: str, *, payment_updates_voucher: bool) -> None:
         self.call(
             "PUT",

@@ -39,6 +39,7 @@ class Control(Area[SevdeskState]):
         r("POST", a + "/check-accounts", self.add_check_account)
         r("POST", a + "/transactions", self.import_line)
         r("POST", a + "/vouchers/<id>/pay", self.pay)
+        r("POST", a + "/vouchers/<id>/unpay", self.unpay)
         r("PUT", a + "/payment-settings", self.payment_settings)
 
     def _by_token(self, request: Request) -> Account:
@@ -214,6 +215,21 @@ class Control(Area[SevdeskState]):
             line=line,
         )
         return Response(200, log)
+
+    def unpay(self, request: Request) -> Response:
+        """sevDesk's "reset to open" (``resetToOpen``): the receipt's payments are undone
+        and its bank lines are free again."""
+        account = self._by_token(request)
+        voucher = account.vouchers.get(int(request.params["id"]))
+        if voucher is None:
+            raise HttpError(404, {"error": "no such voucher"})
+        with self.state.lock:
+            for booking in voucher.pop("payments", []):
+                line = account.transactions.get(booking["transaction"])
+                if line is not None and line["purpose"] != voucher["description"]:
+                    line["status"] = banking.CREATED
+            voucher.update(status=100, paidAmount=Decimal(0), payDate=None, update=now())
+        return Response(204)
 
     def payment_settings(self, request: Request) -> Response:
         account = self._by_token(request)
