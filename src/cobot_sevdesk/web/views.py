@@ -164,7 +164,7 @@ def dashboard(request: HttpRequest, space: Space) -> HttpResponse:
     state = request.GET.get("state", "")
     kind = request.GET.get("kind", "")
     query = request.GET.get("q", "").strip()[:100]
-    items = space.items.order_by("-created_at", "-id")
+    items = space.items.select_related("paid").order_by("-created_at", "-id")
     if state in State.values:
         items = items.filter(state=state)
     if kind in LedgerItem.Kind.values:
