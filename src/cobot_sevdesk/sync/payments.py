@@ -125,7 +125,7 @@ def to_sevdesk(
             check_account_id=account_id,
             bank_line_id=line.id if line is not None else None,
         )
-    PaidState.saw(invoice, sevdesk=paid + payment.amount_cents)
+    PaidState.saw(invoice, sevdesk=paid + payment.amount_cents, finishing=item)
     if line is not None:
         payment.reflect(How.BANK_LINE, check_account_id=account_id, bank_line_id=line.id)
         return Outcome(
@@ -228,7 +228,7 @@ def to_cobot(
             record_note(item, invoice.sevdesk_voucher_id),
         )
     payment.reflect(How.RECORDED, cobot_record_id=record.id)
-    PaidState.saw(invoice, cobot=paid + payment.amount_cents)
+    PaidState.saw(invoice, cobot=paid + payment.amount_cents, finishing=item)
     return Outcome(
         State.SYNCED,
         _("Recorded %(amount)s in Cobot as paid on %(date)s, as sevDesk shows it.")

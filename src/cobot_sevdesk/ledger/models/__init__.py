@@ -6,12 +6,14 @@ from cobot_sevdesk.ledger.models.contacts import ContactLink
 from cobot_sevdesk.ledger.models.events import LedgerEvent
 from cobot_sevdesk.ledger.models.items import RECORDED, LedgerItem
 from cobot_sevdesk.ledger.models.payments import (
+    InvoicePaid,
     Paid,
     PaidState,
     Payment,
     PaymentSettings,
     ledger_paid,
     open_payments,
+    paid_by_invoice,
 )
 from cobot_sevdesk.ledger.models.space import (
     PreexistingInvoice,
@@ -25,6 +27,7 @@ __all__ = [
     "RECORDED",
     "Backfill",
     "ContactLink",
+    "InvoicePaid",
     "LedgerEvent",
     "LedgerItem",
     "Paid",
@@ -37,5 +40,6 @@ __all__ = [
     "ledger_paid",
     "new_webhook_secret",
     "open_payments",
+    "paid_by_invoice",
     "webhook_key",
 ]

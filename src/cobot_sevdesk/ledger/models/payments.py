@@ -12,6 +12,7 @@ switches and the periodic check's bookkeeping.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -170,9 +171,15 @@ class PaidState(models.Model):
 
     @classmethod
     def saw(
-        cls, invoice: LedgerItem, *, cobot: int | None = None, sevdesk: int | None = None
+        cls,
+        invoice: LedgerItem,
+        *,
+        cobot: int | None = None,
+        sevdesk: int | None = None,
+        finishing: LedgerItem | None = None,
     ) -> PaidState:
-        """Note what a side shows now (a side not given is left as last seen)."""
+        """Note what a side shows now (a side not given is left as last seen);
+        ``finishing``: a payment of the invoice that is done but not yet closed."""
         now = timezone.now()
         values: dict[str, Any] = {}
         if cobot is not None:
@@ -184,7 +191,7 @@ class PaidState(models.Model):
         settled = (
             (row.cobot_cents or 0) >= total
             and (row.sevdesk_cents or 0) >= total
-            and not open_payments(invoice).exists()
+            and not open_payments(invoice).exclude(item=finishing).exists()
         )
         if settled != row.settled:
             cls.objects.filter(pk=row.pk).update(settled=settled)
@@ -221,3 +228,69 @@ def ledger_paid(invoice: LedgerItem, *, excluding: Payment | None = None) -> Pai
             sevdesk += amount
             cobot += amount if reflected else 0
     return Paid(cobot=cobot, sevdesk=sevdesk)
+
+
+@dataclass(frozen=True)
+class InvoicePaid:
+    """The payments of one synced invoice as the add-on knows them, in cents: for the
+    books check, which compares them with what each side shows now."""
+
+    #: The invoice's gross total.
+    total: int | None
+    #: What the ledger accounts for on each side (``ledger_paid``).
+    ledger: Paid
+    #: What each side showed when last read (None: never read).
+    cobot_seen: int | None
+    sevdesk_seen: int | None
+    #: Payments still to be written, and payments held for the admin's decision.
+    under_way: int
+    held: int
+    settled: bool
+
+
+def paid_by_invoice(space: Space, cobot_ids: Iterable[str] | None = None) -> dict[str, InvoicePaid]:
+    """Paid amounts on both sides for the space's synced invoices (all, or those with
+    these Cobot ids), by Cobot invoice id. Three queries, whatever the number."""
+    invoices = LedgerItem.objects.filter(space=space, kind=LedgerItem.Kind.INVOICE)
+    if cobot_ids is not None:
+        invoices = invoices.filter(cobot_id__in=list(cobot_ids))
+    rows = list(
+        invoices.values_list(
+            "pk",
+            "cobot_id",
+            "amount_cents",
+            "paid__cobot_cents",
+            "paid__sevdesk_cents",
+            "paid__settled",
+        )
+    )
+    sums: dict[int, list[int]] = {pk: [0, 0] for pk, *_rest in rows}
+    payments = Payment.objects.filter(invoice_id__in=sums)
+    for invoice_id, origin, how, total in payments.values_list(
+        "invoice_id", "origin", "how"
+    ).annotate(total=Sum("amount_cents")):
+        own, other = (0, 1) if origin == Payment.Origin.COBOT else (1, 0)
+        sums[invoice_id][own] += total or 0
+        if how in Payment.REFLECTED:
+            sums[invoice_id][other] += total or 0
+    open_counts: dict[int, int] = {}
+    held_counts: dict[int, int] = {}
+    for invoice_id, state, attention in payments.values_list(
+        "invoice_id", "item__state", "item__attention"
+    ):
+        if state in LedgerItem.OPEN_STATES:
+            open_counts[invoice_id] = open_counts.get(invoice_id, 0) + 1
+        elif attention is not None:
+            held_counts[invoice_id] = held_counts.get(invoice_id, 0) + 1
+    return {
+        cobot_id: InvoicePaid(
+            total=amount,
+            ledger=Paid(cobot=sums[pk][0], sevdesk=sums[pk][1]),
+            cobot_seen=cobot_seen,
+            sevdesk_seen=sevdesk_seen,
+            under_way=open_counts.get(pk, 0),
+            held=held_counts.get(pk, 0),
+            settled=bool(settled),
+        )
+        for pk, cobot_id, amount, cobot_seen, sevdesk_seen, settled in rows
+    }
