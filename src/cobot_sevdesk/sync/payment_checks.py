@@ -283,12 +283,14 @@ def check_payments(ctx: SpaceContext, *, now: dt.datetime | None = None) -> Chec
     invoices = watched_invoices(ctx.space, now)
     report.watched = len(invoices)
     # Each side on its own: one that cannot be read does not keep the other waiting.
-    if setup.book_cobot_payments:
+    # Nothing watched, nothing to ask either side.
+    if setup.book_cobot_payments and invoices:
         with _noting(ctx, report):
             report.cobot_found = cobot_side(ctx, invoices)
     if setup.mark_paid_in_cobot:
         with _noting(ctx, report):
-            report.sevdesk_found = sevdesk_side(ctx, setup, invoices, full=report.full)
+            if invoices:
+                report.sevdesk_found = sevdesk_side(ctx, setup, invoices, full=report.full)
             seen["sevdesk_seen_until"] = now
             if report.full:
                 seen["last_full_check_at"] = now
