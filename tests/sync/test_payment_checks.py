@@ -96,6 +96,7 @@ def test_a_payment_cobot_takes_without_a_record_is_reported_not_guessed(world: W
     text = item.attention_text()
     assert f"Cobot shows {total(invoice):.2f} EUR paid" in text and "0.00 EUR" in text
     assert "Book it there by hand" in text
+    assert sum("cannot see" in a["attributes"]["text"] for a in world.activities()) == 1
     assert world.space.items.needing_attention().filter(pk=item.pk).exists()
     # Nor does sevDesk's side record it again in Cobot once the bookkeeper books it.
     world.boxes.sevdesk.pay_voucher(world.sevdesk_token, item.sevdesk_voucher_id)

@@ -209,6 +209,9 @@ def test_an_overpayment_is_held_with_the_numbers(world: World) -> None:
     text = payment.item.attention_text()
     assert "overpaid" in text and "400.00 EUR" in text and "297.50 EUR" in text
     assert receipt(world, item)["payments"] == []
+    said = world.activities()[-1]  # and in Cobot's feed, with a link to the details
+    assert said["level"] == "WARN" and "overpaid" in said["attributes"]["text"]
+    assert f"/items/{payment.item.pk}/" in said["attributes"]["text"]
 
 
 def test_switched_off_nothing_is_looked_for(world: World) -> None:

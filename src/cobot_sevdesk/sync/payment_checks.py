@@ -44,6 +44,7 @@ from cobot_sevdesk.ledger.models import (
 )
 from cobot_sevdesk.messages import Message, Text, _
 from cobot_sevdesk.sevdesk.models import Voucher
+from cobot_sevdesk.sync import activities
 from cobot_sevdesk.sync.context import SpaceContext
 from cobot_sevdesk.sync.payments import cobot_permission, in_cents, marked_key, money
 
@@ -103,9 +104,13 @@ def add_payment(
     return item
 
 
-def flag_once(item: LedgerItem, reason: Message) -> None:
+def flag_once(ctx: SpaceContext, item: LedgerItem, reason: Message) -> None:
+    """List the invoice under "needs your attention" and say so in Cobot's feed, once
+    for each reason."""
     if item.attention != reason:
         item.flag_attention(reason)
+        with activities.in_space_language(ctx.space):
+            activities.post(ctx, activities.attention(item, reason), level="WARN")
 
 
 # ------------------------------------------------------------------ Cobot
@@ -123,11 +128,15 @@ def cobot_invoice_seen(ctx: SpaceContext, item: LedgerItem, invoice: Invoice) ->
         return
     with cobot_permission():
         records = ctx.cobot.list_payment_records([item.cobot_id])
-    cobot_records_seen(item, records, api2_paid=paid)
+    cobot_records_seen(ctx, item, records, api2_paid=paid)
 
 
 def cobot_records_seen(
-    invoice: LedgerItem, records: Sequence[PaymentRecord], *, api2_paid: int | None = None
+    ctx: SpaceContext,
+    invoice: LedgerItem,
+    records: Sequence[PaymentRecord],
+    *,
+    api2_paid: int | None = None,
 ) -> int:
     """The payment records Cobot lists for a synced invoice; new ones (not ours, not
     known) become payments. Returns how many."""
@@ -162,6 +171,7 @@ def cobot_records_seen(
         # UNCERTAIN whether every payment Cobot takes leaves a payment record: when one
         # does not, say so instead of booking a guess.
         flag_once(
+            ctx,
             invoice,
             _(
                 "Cobot shows %(paid)s paid on invoice %(invoice)s, but its payment records "
@@ -173,6 +183,7 @@ def cobot_records_seen(
         )
     elif before is not None and paid < before:
         flag_once(
+            ctx,
             invoice,
             _(
                 "The paid amount of invoice %(invoice)s went down in Cobot, from %(before)s "
@@ -195,12 +206,12 @@ def cobot_side(ctx: SpaceContext, invoices: Sequence[LedgerItem]) -> int:
         for record in ctx.cobot.list_payment_records(batch):
             grouped[record.invoice_id].append(record)
         for cobot_id in batch:
-            added += cobot_records_seen(by_id[cobot_id], grouped[cobot_id])
+            added += cobot_records_seen(ctx, by_id[cobot_id], grouped[cobot_id])
     return added
 
 
 # ------------------------------------------------------------------ sevDesk
-def sevdesk_receipt_seen(invoice: LedgerItem, voucher: Voucher) -> int:
+def sevdesk_receipt_seen(ctx: SpaceContext, invoice: LedgerItem, voucher: Voucher) -> int:
     """What sevDesk shows paid on a watched receipt; more than the ledger accounts for
     is a new payment. Returns 1 if one was recorded."""
     paid = in_cents(voucher.paid_amount)
@@ -210,6 +221,7 @@ def sevdesk_receipt_seen(invoice: LedgerItem, voucher: Voucher) -> int:
     accounted = ledger_paid(invoice).sevdesk
     if paid < accounted:
         flag_once(
+            ctx,
             invoice,
             _(
                 "sevDesk shows %(paid)s paid on the receipt of invoice %(invoice)s, less than "
@@ -244,7 +256,7 @@ def sevdesk_side(
     else:
         since = setup.sevdesk_seen_until - SEVDESK_OVERLAP
         vouchers = [v for v in ctx.sevdesk.vouchers_updated_since(since) if v.id in by_voucher]
-    return sum(sevdesk_receipt_seen(by_voucher[v.id], v) for v in vouchers)
+    return sum(sevdesk_receipt_seen(ctx, by_voucher[v.id], v) for v in vouchers)
 
 
 # ------------------------------------------------------------------ the periodic check

@@ -38,6 +38,7 @@ from cobot_sevdesk.ledger.models import (
 )
 from cobot_sevdesk.messages import Message, Text, _
 from cobot_sevdesk.sevdesk.banking import FULL_PAYMENT, PARTIAL, BankLine
+from cobot_sevdesk.sync import activities
 from cobot_sevdesk.sync.context import SpaceContext
 from cobot_sevdesk.sync.outcome import Outcome
 from cobot_sevdesk.sync.rules.money import cents
@@ -112,7 +113,7 @@ def to_sevdesk(
             % {"amount": amount},
         )
     if plan.verdict != Verdict.WRITE:
-        return hold(item, held_reason(plan, side, payment, "sevDesk"))
+        return hold(ctx, item, held_reason(plan, side, payment, "sevDesk"))
     may_write_again(item, "booking", _("the payment of %(amount)s") % {"amount": amount})
     line = bank_line(ctx, invoice, payment)
     account_id = line.check_account_id if line is not None else setup.check_account_id
@@ -218,7 +219,7 @@ def to_cobot(
             % {"amount": amount},
         )
     if plan.verdict != Verdict.WRITE:
-        return hold(item, held_reason(plan, side, payment, "Cobot"))
+        return hold(ctx, item, held_reason(plan, side, payment, "Cobot"))
     may_write_again(item, "record", _("the payment of %(amount)s") % {"amount": amount})
     with noting_write(item, "record"):
         record = ctx.cobot.add_payment_record(
@@ -285,10 +286,11 @@ def held_reason(plan: Plan, side: Side, payment: Payment, service: str) -> Messa
     )
 
 
-def hold(item: LedgerItem, reason: Text) -> Outcome:
-    """Not written: listed under "needs your attention" with the reason. Marking it
-    handled means the admin saw to it on the other side ("handled")."""
+def hold(ctx: SpaceContext, item: LedgerItem, reason: Text) -> Outcome:
+    """Not written: listed under "needs your attention" with the reason, and said in
+    Cobot's feed. Marking it handled means the admin saw to it on the other side."""
     item.flag_attention(reason)
+    activities.post(ctx, activities.attention(item, reason), level="WARN")
     return Outcome(State.SKIPPED, _("Held for the admin's decision."))
 
 
