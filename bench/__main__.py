@@ -2,7 +2,7 @@
 write bench-results/ (JSON, a Markdown table) and docs/bench/*.svg (the README's plots).
 
 ``python -m bench [--quick] [scenario ...]`` where scenario is one of intake, e2e,
-throughput, fairness, memory, scaleout. A partial run takes the other rows of the
+throughput, fairness, memory, scaleout, payments. A partial run takes the other rows of the
 table from the results an earlier full run left in bench-results/.
 """
 
@@ -29,6 +29,7 @@ PLAN: list[tuple[str, str, str, dict[str, Any]]] = [
     ("throughput", "throughput-bound", "sqlite", {}),
     ("fairness", "fairness", "sqlite", {}),
     ("memory", "memory", "sqlite", {}),
+    ("payments", "payments", "sqlite", {}),
 ]
 for n in (1, 2, 4):
     PLAN.append(
@@ -123,6 +124,24 @@ def table(results: dict[str, dict[str, Any]]) -> str:
             f"{r['rss_start_mb']:.0f} → peak {r['rss_peak_mb']:.0f} MB, growth "
             f"{r['rss_growth_mb_per_1000_second_half']:.1f} MB per 1,000 invoices in the second half",
             "< 200 MB, flat",
+        )
+    r = results.get("payments")
+    if r:
+        a, b, idle = (
+            r["cobot_to_sevdesk_per_payment"],
+            r["sevdesk_to_cobot_per_payment"],
+            r["idle_check_per_space"],
+        )
+        add(
+            f"Calls per payment ({r['paid_in_cobot']} paid in Cobot, {r['paid_in_sevdesk']} "
+            f"in sevDesk, {r['spaces']} spaces)",
+            f"Cobot → sevDesk: Cobot API {a['cobot_api']:.2f}, sevDesk {a['sevdesk']:.2f}; "
+            f"sevDesk → Cobot: Cobot API {b['cobot_api']:.2f}, sevDesk {b['sevdesk']:.2f} "
+            f"(incl. the check that found them); a check with nothing new, per space: Cobot API "
+            f"{idle['cobot_api']:.2f}, sevDesk {idle['sevdesk']:.2f}; {r['bookings']} bookings "
+            f"for {r['paid_in_cobot']} payments; Cobot → sevDesk p50 "
+            f"{r['cobot_to_sevdesk_p50_s']:.2f} s, p99 {r['cobot_to_sevdesk_p99_s']:.2f} s",
+            "—",
         )
     for kind, label in (("bound", "100 ms/request, Cobot 60/min"), ("raw", "instant, no limit")):
         parts = []

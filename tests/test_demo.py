@@ -84,6 +84,32 @@ def test_demo_syncs_its_story_and_stops_cleanly(tmp_path: Path) -> None:
             message="the missing-account activity",
         )
         assert sum("customer number" in a["attributes"]["text"] for a in activities) >= 4
+        # One invoice paid each way: Jane's by card in Cobot, booked on the clearing
+        # account in sevDesk; Max's by bank transfer booked in sevDesk, recorded in Cobot.
+        cobot_space = f"http://127.0.0.1:{cobot}/_sandbox/spaces/co-up"
+
+        def paid_in_cobot() -> list[str]:
+            invoices = requests.get(cobot_space, timeout=5).json()["invoices"]
+            return [
+                i["attributes"]["number"]
+                for i in invoices
+                if i["attributes"]["paidStatus"] == "paid"
+            ]
+
+        def paid_in_sevdesk() -> dict[str, dict[str, object]]:
+            return {str(v["description"]): v for v in state()["vouchers"] if v["status"] == "1000"}
+
+        wait_until(
+            lambda: len(paid_in_sevdesk()) == 2 and len(paid_in_cobot()) == 2,
+            timeout=90,
+            message="one invoice paid each way",
+        )
+        accounts = {a["id"]: a for a in state()["checkAccounts"]}  # type: ignore[index]
+        booked = {n: v["payments"][0] for n, v in paid_in_sevdesk().items()}  # type: ignore[index]
+        jane, max_ = sorted(booked)
+        assert accounts[str(booked[jane]["checkAccount"])]["name"] == "Cobot payments"
+        assert accounts[str(booked[max_]["checkAccount"])]["type"] == "online"
+        assert sorted(paid_in_cobot()) == [jane, max_]
         # The landing page offers the login.
         assert "Log in with Cobot" in requests.get(f"http://127.0.0.1:{web}/", timeout=5).text
     finally:

@@ -34,7 +34,7 @@ COBOT_SPACE_URL = env("COBOT_SPACE_URL", default="https://{subdomain}.cobot.me")
 COBOT_API2_URL = env("COBOT_API2_URL", default="https://api.cobot.me").rstrip("/")
 SEVDESK_URL = env("SEVDESK_URL", default="https://my.sevdesk.de/api/v1").rstrip("/")
 #: Hosts invoice PDF links may point at; empty = the host of COBOT_API2_URL, where
-#: Cobot's API 2 spec puts them (``cobot/client.py: CobotUrls.pdf_hosts_allowed``).
+#: Cobot's API 2 spec puts them (``cobot/urls.py: CobotUrls.pdf_hosts_allowed``).
 COBOT_PDF_HOSTS = env.list("COBOT_PDF_HOSTS", default=[])
 COBOT_CLIENT_ID = env("COBOT_CLIENT_ID", default="")
 COBOT_CLIENT_SECRET = env("COBOT_CLIENT_SECRET", default="")
@@ -43,7 +43,8 @@ COBOT_SCOPES = env(
     "COBOT_SCOPES",
     default=(
         "read read_user read_spaces read_memberships write_memberships read_invoices "
-        "read_accounting_codes read_subscriptions write_subscriptions write_activities"
+        "read_accounting_codes read_subscriptions write_subscriptions write_activities "
+        "read_payment_records write_payment_records"
     ),
 )
 #: Frame ancestors allowed to show the add-on (Cobot embeds add-ons in its admin).
@@ -80,6 +81,10 @@ CACHE_SECONDS = env.float("CACHE_SECONDS", default=300.0)
 #: From this day of a month on, the previous month's books check runs (once); the days
 #: before leave time for late invoices and corrections of the month.
 BOOKS_CHECK_DAY = env.int("BOOKS_CHECK_DAY", default=5)
+#: Payments both ways (off per space until its admin turns them on): how often both
+#: sides are checked for payments, and how many days a synced invoice is watched.
+PAYMENT_CHECK_INTERVAL = env.float("PAYMENT_CHECK_INTERVAL", default=900.0)
+PAYMENT_CHECK_DAYS = env.int("PAYMENT_CHECK_DAYS", default=90)
 HISTORY_RETENTION_DAYS = env.int("HISTORY_RETENTION_DAYS", default=365)
 
 # -- Django ---------------------------------------------------------------------

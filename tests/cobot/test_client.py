@@ -8,7 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from cobot_sevdesk.cobot.client import CobotClient, CobotUrls
+from cobot_sevdesk.cobot.client import CobotClient
+from cobot_sevdesk.cobot.urls import CobotUrls
 from cobot_sevdesk.errors import (
     AuthorizationError,
     Forbidden,

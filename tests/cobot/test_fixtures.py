@@ -17,9 +17,10 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from cobot_sevdesk.cobot.client import CobotClient, CobotUrls
+from cobot_sevdesk.cobot.client import CobotClient
 from cobot_sevdesk.cobot.events import resource_of
 from cobot_sevdesk.cobot.models import AdminSpace, Api2Space, Invoice
+from cobot_sevdesk.cobot.urls import CobotUrls
 from cobot_sevdesk.ledger.models import LedgerItem, Space
 from cobot_sevdesk.sync.rules import mapping
 from tests.contracts.checker import ContractChecker, recording

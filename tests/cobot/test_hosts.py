@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 import requests
 
-from cobot_sevdesk.cobot.client import CobotClient, CobotUrls
+from cobot_sevdesk.cobot.client import CobotClient
+from cobot_sevdesk.cobot.urls import CobotUrls
 from cobot_sevdesk.errors import BusinessRuleError
 from cobot_sevdesk.ledger.models import LedgerItem
 from cobot_sevdesk.sandbox.control import Sandboxes

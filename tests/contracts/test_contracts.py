@@ -11,7 +11,8 @@ from decimal import Decimal
 import pytest
 import requests
 
-from cobot_sevdesk.cobot.client import CobotClient, CobotUrls
+from cobot_sevdesk.cobot.client import CobotClient
+from cobot_sevdesk.cobot.urls import CobotUrls
 from cobot_sevdesk.sandbox.control import Sandboxes
 from cobot_sevdesk.sevdesk.client import SevdeskClient
 
@@ -82,6 +83,12 @@ def tour(sandboxes: Sandboxes) -> None:
             space["api2_id"], dt.date(2026, 1, 1), dt.date(2026, 12, 31), size=1
         )
     )
+    space_client.add_payment_record(
+        invoice["id"], Decimal("50.00"), dt.date(2026, 3, 5), "sevDesk: receipt 1 paid."
+    )
+    c.pay_invoice("co-up", invoice["id"], charge=True)  # paid in full: paidDate set
+    space_client.list_payment_records([invoice["id"]])
+    assert space_client.get_invoice(invoice["id"]).paid_date is not None
 
     s.add_account(TOKEN, cost_centres=[{"number": "100", "name": "Coworking"}])
     sev = SevdeskClient(TOKEN, base_url=s.base_url)
@@ -166,6 +173,29 @@ def tour(sandboxes: Sandboxes) -> None:
     assert [v.id for v in sev.vouchers_dated(start, start + 3 * 86400)] == [voucher.id]
     assert sev.count_voucher_positions() == 1
     assert [p.voucher_id for p in sev.all_voucher_positions()] == [voucher.id]
+    # Payments: accounts, bank lines, a booking, and the receipt paid.
+    clearing = sev.create_clearing_account("Cobot payments", 1460)
+    bank = s.add_bank_account(TOKEN, "Sparkasse", "1801")
+    s.import_bank_line(TOKEN, bank, "78.50", "RE 2026-0001", value_date="2026-03-05")
+    sev.check_accounts()
+    [line] = sev.bank_lines(dt.date(2026, 3, 1), dt.date(2026, 3, 31))
+    sev.book_voucher(
+        voucher.id,
+        Decimal("100.00"),
+        day=dt.date(2026, 3, 5),
+        kind="N",
+        check_account_id=clearing.id,
+    )
+    sev.book_voucher(
+        voucher.id,
+        Decimal("78.50"),
+        day=dt.date(2026, 3, 5),
+        kind="FULL_PAYMENT",
+        check_account_id=bank,
+        bank_line_id=line.id,
+    )
+    assert sev.get_voucher(voucher.id).paid_amount == Decimal("178.50")
+    list(sev.vouchers_updated_since(dt.datetime(2026, 1, 1, tzinfo=dt.UTC)))
 
 
 @pytest.fixture
@@ -181,7 +211,7 @@ def test_every_exchange_of_the_tour_matches_the_specs(
     checked = [e for e in exchanges if checker.route(e.request.url or "")]
     docs = {checker.route(e.request.url or "")[0] for e in checked}  # type: ignore[index]
     assert docs == {"sevdesk", "sevdesk-extra", "cobot-api1", "cobot-api2"}
-    assert len(checked) >= 35
+    assert len(checked) >= 45
     problems = [p for e in checked for p in checker.check(e)]
     assert problems == [], "\n".join(str(p) for p in problems)
 

@@ -8,8 +8,8 @@ to the sandbox or to anything a test puts there.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
@@ -18,6 +18,8 @@ import requests
 from cobot_sevdesk import jsonutil
 from cobot_sevdesk.cobot import models
 from cobot_sevdesk.cobot.models import SERVICE
+from cobot_sevdesk.cobot.payments import PaymentRecord, parse_payment_record
+from cobot_sevdesk.cobot.urls import CobotUrls
 from cobot_sevdesk.errors import (
     AuthorizationError,
     BusinessRuleError,
@@ -32,67 +34,6 @@ from cobot_sevdesk.payload import Reader
 
 #: Redirects a PDF download may follow (each to an allowed host only).
 MAX_PDF_REDIRECTS = 3
-
-
-@dataclass(frozen=True)
-class CobotUrls:
-    www: str
-    space_template: str
-    api2: str
-    #: Hosts (``host`` or ``host:port``) invoice PDFs may be downloaded from; empty
-    #: means the API 2 host. See ``pdf_hosts_allowed``.
-    pdf_hosts: tuple[str, ...] = ()
-
-    @classmethod
-    def from_settings(cls) -> CobotUrls:
-        from django.conf import settings
-
-        return cls(
-            settings.COBOT_URL,
-            settings.COBOT_SPACE_URL,
-            settings.COBOT_API2_URL,
-            tuple(getattr(settings, "COBOT_PDF_HOSTS", ())),
-        )
-
-    def pdf_hosts_allowed(self) -> frozenset[str]:
-        """Where an invoice's ``pdf.url`` may point.
-
-        UNCERTAIN: Cobot's API 2 spec documents ``pdf.url`` only as "not stable, works
-        for a few minutes, works without API authentication", and every example in it
-        is ``https://api.cobot.me/invoices/<id>.pdf?token=...``, i.e. on the API 2 host
-        (the spec's ``GET /invoices/{id}.pdf`` with its ``token`` parameter). Whether
-        Cobot ever hands out a link to another host (a signed storage URL, say, for
-        archived PDFs) is not documented. So the default is the API 2 host only, and
-        ``COBOT_PDF_HOSTS`` lets an operator allow more hosts should Cobot use them;
-        any other host fails the invoice with a message saying so (docs/DECISIONS.md).
-        """
-        hosts = self.pdf_hosts or (urlsplit(self.api2).netloc,)
-        return frozenset(h.strip().lower() for h in hosts if h.strip())
-
-    def pdf_url_allowed(self, url: str) -> bool:
-        try:
-            parts = urlsplit(url)
-            netloc = parts.netloc.lower()
-        except ValueError:
-            return False
-        # https, or the API's own scheme (the sandboxes run plain http on loopback).
-        schemes = {"https", urlsplit(self.api2).scheme}
-        return (
-            parts.scheme in schemes
-            and "@" not in netloc  # no credentials smuggled into the host part
-            and netloc in self.pdf_hosts_allowed()
-        )
-
-    def space(self, subdomain: str) -> str:
-        return self.space_template.replace("{subdomain}", quote(subdomain, safe=""))
-
-    @property
-    def authorize(self) -> str:
-        return f"{self.www}/oauth/authorize"
-
-    @property
-    def token(self) -> str:
-        return f"{self.www}/oauth/access_token"
 
 
 def cobot_error_message(response: requests.Response) -> str:
@@ -117,6 +58,8 @@ def cobot_error_message(response: requests.Response) -> str:
                 return "; ".join(parts)
         if isinstance(errors, dict) and errors:
             return "; ".join(f"{k} {v}" for k, v in errors.items())
+        if isinstance(errors, str) and errors:
+            return errors  # payment records: {"errors": "Paid at can't be blank"}
         error = body.get("error")
         if error:
             description = body.get("error_description")
@@ -286,6 +229,31 @@ class CobotClient:
         except Forbidden:
             return False
         return True
+
+    def list_payment_records(self, invoice_ids: Sequence[str]) -> list[PaymentRecord]:
+        """The payment records of these invoices (``?invoice_ids=a,b``), one call."""
+        reader = self._read(
+            self.space_api.request(
+                "GET",
+                "/api/invoices/payment_records",
+                params={"invoice_ids": ",".join(invoice_ids)},
+                action=_("read the invoices' payments"),
+            )
+        )
+        return [parse_payment_record(item) for item in reader.items()]
+
+    def add_payment_record(
+        self, invoice_id: str, amount: Decimal, paid_on: dt.date, note: str
+    ) -> PaymentRecord:
+        """Record a payment on an invoice; Cobot marks it paid once the total is paid."""
+        body = {"paid_at": paid_on.isoformat(), "amount": format(amount, "f"), "note": note}
+        response = self.space_api.request(
+            "POST",
+            f"/api/invoices/{quote(invoice_id, safe='')}/payment_records",
+            json_body=body,
+            action=_("record a payment on this invoice"),
+        )
+        return parse_payment_record(self._read(response))
 
     # ------------------------------------------------------------ API 2
     def get_invoice(self, invoice_id: str) -> models.Invoice:

@@ -119,6 +119,9 @@ class Invoice:
     corrected_invoice_id: str | None
     #: The API 2 id of the space the invoice belongs to.
     space_id: str | None
+    #: What has been paid in Cobot (``paidAmount``), and when it was fully paid.
+    paid_amount: Decimal = Decimal(0)
+    paid_date: dt.date | None = None
 
     @property
     def currency(self) -> str:
@@ -325,6 +328,8 @@ def parse_invoice(r: Reader) -> Invoice:
         debitor_id=debitor_id,
         corrected_invoice_id=corrected,
         space_id=space_id,
+        paid_amount=paid.as_decimal() if (paid := attrs.opt("paidAmount")) else Decimal(0),
+        paid_date=attrs.opt_date("paidDate"),
     )
 
 

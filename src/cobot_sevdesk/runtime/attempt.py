@@ -25,6 +25,7 @@ from cobot_sevdesk.sync.context import SpaceContext
 from cobot_sevdesk.sync.invoices import MemberFirst, recheck_invoice, sync_invoice
 from cobot_sevdesk.sync.members import sync_member
 from cobot_sevdesk.sync.outcome import Outcome
+from cobot_sevdesk.sync.payments import sync_payment
 from cobot_sevdesk.sync.reconcile import token_refused
 
 log = logging.getLogger(__name__)
@@ -115,6 +116,8 @@ class Runner:
     def _use_case(self, item: LedgerItem, *, nested: bool) -> Outcome:
         if item.kind == LedgerItem.Kind.MEMBER:
             return sync_member(self.ctx, item)
+        if item.kind == LedgerItem.Kind.PAYMENT:
+            return sync_payment(self.ctx, item)
         try:
             return sync_invoice(self.ctx, item)
         except MemberFirst as first:

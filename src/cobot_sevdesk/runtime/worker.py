@@ -40,7 +40,7 @@ from cobot_sevdesk.errors import SyncError
 from cobot_sevdesk.ledger.models import Backfill, BooksCheck, LedgerItem, Space
 from cobot_sevdesk.runtime.attempt import Runner, SpacePaused, internal_error
 from cobot_sevdesk.runtime.throttle import CobotThrottle
-from cobot_sevdesk.sync import backfill, books
+from cobot_sevdesk.sync import backfill, books, payment_checks
 from cobot_sevdesk.sync.context import SpaceContext
 from cobot_sevdesk.sync.reconcile import reconcile, reconcile_crashed, take_baseline
 
@@ -189,6 +189,12 @@ def _housekeeping(ctx: SpaceContext) -> None:
         space.refresh_from_db()
     if space.status != Space.Status.ACTIVE:
         return
+    if payment_checks.check_due(space, now):
+        try:
+            payment_checks.check_payments(ctx, now=now)
+        except Exception as exc:
+            log.exception("the payment check of %s crashed", space.subdomain)
+            payment_checks.check_crashed(space, internal_error(exc).admin_message)
     running = Backfill.active_for(space.pk)
     if running is not None and running.ready(now):
         # One page per turn, so a long backfill shares the space with live work.
@@ -317,6 +323,7 @@ def spaces_with_due_work() -> list[int]:
                     | Exists(recheck_due)
                     | Exists(active_backfills)
                     | Exists(books_checks)
+                    | Q(payment_settings__check_due_at__lte=now)
                 )
             )
         )

@@ -81,6 +81,11 @@ class _Control:
         self.call("DELETE", "/_sandbox/requests")
 
 
+#: What a sandbox token may do unless a test says otherwise: API 1 and 2, and the
+#: payment records (whose scopes Cobot's documents name per endpoint).
+DEFAULT_SCOPE = "read write read_payment_records write_payment_records"
+
+
 def invoice_line(
     description: str, unit_net: str, rate: str, code: str | None, quantity: str = "1"
 ) -> dict[str, Any]:
@@ -144,7 +149,7 @@ class CobotControl(_Control):
         *,
         space: str | None = None,
         client_id: str = "sandbox",
-        scope: str = "read write",
+        scope: str = DEFAULT_SCOPE,
     ) -> str:
         body = {"user_id": user_id, "space": space, "client_id": client_id, "scope": scope}
         token: str = self.call("POST", "/_sandbox/tokens", body)["token"]
@@ -201,6 +206,23 @@ class CobotControl(_Control):
     def space(self, subdomain: str) -> dict[str, Any]:
         result: dict[str, Any] = self.call("GET", f"/_sandbox/spaces/{subdomain}")
         return result
+
+    def pay_invoice(self, subdomain: str, invoice_id: str, **fields: Any) -> dict[str, Any]:
+        """A payment in Cobot: ``amount`` (default: what is open), ``paid_at``, ``method``,
+        ``note``; ``charge=True`` for one Cobot collects itself (card, direct debit)."""
+        result: dict[str, Any] = self.call(
+            "POST", f"/_sandbox/spaces/{subdomain}/invoices/{invoice_id}/pay", fields
+        )
+        return result
+
+    def payment_settings(self, *, charges_leave_records: bool) -> None:
+        self.call(
+            "PUT", "/_sandbox/payment-settings", {"charges_leave_records": charges_leave_records}
+        )
+
+    def invoice(self, subdomain: str, invoice_id: str) -> dict[str, Any]:
+        """An invoice as API 2 shows it (with ``paidAmount``, ``paidStatus``)."""
+        return next(i for i in self.space(subdomain)["invoices"] if i["id"] == invoice_id)
 
     def deactivate_subscription(self, subdomain: str, subscription_id: str) -> None:
         self.call(
@@ -299,6 +321,54 @@ class SevdeskControl(_Control):
     def state(self, token: str) -> dict[str, Any]:
         result: dict[str, Any] = self.call("GET", f"/_sandbox/accounts/{token}")
         return result
+
+    def add_bank_account(
+        self, token: str, name: str, accounting_number: str, iban: str | None = None
+    ) -> int:
+        """A bank account connected to sevDesk (``online``: its lines are imported)."""
+        body = {"name": name, "accounting_number": accounting_number, "iban": iban}
+        account_id = self.call("POST", f"/_sandbox/accounts/{token}/check-accounts", body)["id"]
+        return int(account_id)
+
+    def import_bank_line(
+        self,
+        token: str,
+        check_account: int,
+        amount: str,
+        purpose: str,
+        *,
+        value_date: str,
+        payer: str = "",
+    ) -> int:
+        """sevDesk's bank import brings a line; returns its id."""
+        body = {
+            "check_account": check_account,
+            "amount": amount,
+            "purpose": purpose,
+            "payer": payer,
+            "value_date": value_date,
+        }
+        line_id = self.call("POST", f"/_sandbox/accounts/{token}/transactions", body)["id"]
+        return int(line_id)
+
+    def pay_voucher(self, token: str, voucher_id: int | str, **fields: Any) -> dict[str, Any]:
+        """The bookkeeper books a receipt in sevDesk: ``transaction`` (a bank line) or
+        ``check_account``; ``amount`` (default: the line's or what is open), ``date``."""
+        result: dict[str, Any] = self.call(
+            "POST", f"/_sandbox/accounts/{token}/vouchers/{voucher_id}/pay", fields
+        )
+        return result
+
+    def unpay_voucher(self, token: str, voucher_id: int | str) -> None:
+        """The bookkeeper resets a paid receipt to open: its payments are undone."""
+        self.call("POST", f"/_sandbox/accounts/{token}/vouchers/{voucher_id}/unpay")
+
+    def payment_settings(self, token: str, *, payment_updates_voucher: bool) -> None:
+        self.call(
+            "PUT",
+            f"/_sandbox/accounts/{token}/payment-settings",
+            {"payment_updates_voucher": payment_updates_voucher},
+        )
 
 
 @dataclass

@@ -4,8 +4,9 @@ Starts both sandboxes (in this process), the web app and a worker (as child
 processes, on the embedded SQLite default), seeds two Cobot spaces administered by
 "Ada Admin", connects the first one to sevDesk, and then lets members and invoices
 arrive one by one, so the visitor watches them sync: clean ones, one whose contact
-does not match ("Mismatch"), and one whose accounting code has no sevDesk account.
-Ctrl-C stops everything it started.
+does not match ("Mismatch"), and one whose accounting code has no sevDesk account;
+then one invoice is paid in Cobot and one in sevDesk (``demo_payments``), and each
+payment shows up on the other side. Ctrl-C stops everything it started.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 import requests
 
 from cobot_sevdesk.crypto import generate_key
+from cobot_sevdesk.sandbox import demo_payments
 from cobot_sevdesk.sandbox.cobot import CobotSandbox
 from cobot_sevdesk.sandbox.control import Sandboxes, invoice_line
 from cobot_sevdesk.sandbox.server import SandboxServer
@@ -96,6 +98,8 @@ def environment(config: DemoConfig, boxes: Sandboxes) -> dict[str, str]:
         "COBOT_CLIENT_SECRET": CLIENT_SECRET,
         "SWEEP_INTERVAL": "2",
         "RECONCILE_INTERVAL": "120",
+        # sevDesk has no webhooks: the demo looks for payments there every 5 s.
+        "PAYMENT_CHECK_INTERVAL": "5",
         "SYNC_BACKOFF_BASE": "5",
         "PROMETHEUS_MULTIPROC_DIR": str(data / "prometheus"),
         "DJANGO_SETTINGS_MODULE": "cobot_sevdesk.settings",
@@ -148,6 +152,7 @@ def connect_first_space(boxes: Sandboxes, ada_id: str) -> None:
     space.sevdesk_token = SEVDESK_TOKENS[subdomain]
     space.save()
     ensure_subscriptions(SpaceContext(space))
+    demo_payments.enable_payments(space, SEVDESK_TOKENS[subdomain])
 
 
 def story(boxes: Sandboxes, pace: float, stop: threading.Event) -> None:
@@ -196,10 +201,13 @@ def story(boxes: Sandboxes, pace: float, stop: threading.Event) -> None:
             [invoice_line("Workshop ticket", "80.00", "19", "Events")],
         ),
     ]
+    made = []
     for fields, lines in invoices:
         if stop.wait(pace):
             return
-        cobot.add_invoice("co-up", lines, **fields)
+        made.append(cobot.add_invoice("co-up", lines, **fields))
+    # One invoice paid each way: Jane's in Cobot, Max's in sevDesk.
+    demo_payments.pay_both_ways(boxes, SEVDESK_TOKENS["co-up"], made, pace, stop)
 
 
 def _setup(args: list[str], env: dict[str, str], log: Path) -> None:
@@ -339,7 +347,8 @@ cobot-sevdesk demo is running.
 
   Open      {config.public_url}/
             "Log in with Cobot", then "Approve as Ada Admin" on the Cobot sandbox page.
-            "{SPACES["co-up"]}" is connected already: watch members and invoices arrive.
+            "{SPACES["co-up"]}" is connected already: watch members and invoices arrive,
+            then Jane's invoice paid in Cobot and Max's paid in sevDesk.
             To connect "{SPACES["hafen"]}" yourself, paste this sevDesk API token:
             {SEVDESK_TOKENS["hafen"]}
 

@@ -8,7 +8,9 @@ forms the live API uses.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator, Mapping
+from decimal import Decimal
 from typing import Any
 
 import requests
@@ -17,7 +19,7 @@ from cobot_sevdesk import jsonutil
 from cobot_sevdesk.errors import NotFound, PayloadError, PermanentError
 from cobot_sevdesk.http import HttpClient, Timeouts, plain_error_message
 from cobot_sevdesk.payload import Reader
-from cobot_sevdesk.sevdesk import models
+from cobot_sevdesk.sevdesk import banking, models
 from cobot_sevdesk.sevdesk.models import SERVICE
 
 PAGE_SIZE = 100
@@ -271,3 +273,59 @@ class SevdeskClient(HttpClient):
         """Attach ``tag`` to a voucher (sevDesk creates the tag on first use)."""
         body = {"name": tag, "object": {"id": voucher_id, "objectName": "Voucher"}}
         self.request("POST", "/Tag/Factory/create", json_body=body)
+
+    def vouchers_updated_since(self, since: dt.datetime) -> Iterator[models.Voucher]:
+        """Income receipts changed after ``since`` (``updateAfter``, a Unix timestamp: the
+        Voucher tag's documented filter list), page by page."""
+        params = {"creditDebit": "D", "updateAfter": int(since.timestamp())}
+        for reader in self._paged("/Voucher", params):
+            yield models.parse_voucher(reader)
+
+    # ------------------------------------------------------------ payments
+    def check_accounts(self) -> list[banking.CheckAccount]:
+        return [banking.parse_check_account(r) for r in self._paged("/CheckAccount")]
+
+    def create_clearing_account(self, name: str, accounting_number: int) -> banking.CheckAccount:
+        """A clearing account (documented as offline): payments booked on it need no
+        bank line. ``accounting_number`` must be unique among the check accounts."""
+        body = {"name": name, "accountingNumber": accounting_number}
+        response = self.request("POST", "/CheckAccount/Factory/clearingAccount", json_body=body)
+        return banking.parse_check_account(self._created(response))
+
+    def bank_lines(self, start: dt.date, end: dt.date) -> list[banking.BankLine]:
+        """Incoming payments (``onlyCredit``) with a value date in ``start``..``end``.
+        Whether they are booked is read from each line's documented ``status``, not
+        filtered by ``isBooked`` (documented only as "only retrieve booked")."""
+        params = {
+            "onlyCredit": "true",
+            "startDate": banking.sevdesk_datetime(start),
+            "endDate": banking.sevdesk_datetime(end),
+        }
+        return [banking.parse_bank_line(r) for r in self._paged("/CheckAccountTransaction", params)]
+
+    def book_voucher(
+        self,
+        voucher_id: int,
+        amount: Decimal,
+        *,
+        day: dt.date,
+        kind: str,
+        check_account_id: int,
+        bank_line_id: int | None = None,
+    ) -> banking.VoucherLog:
+        """Book a payment on a receipt (``PUT /Voucher/{id}/bookAmount``). The bank line
+        is named for online accounts only, as documented."""
+        body: dict[str, Any] = {
+            "amount": amount,
+            "date": banking.sevdesk_datetime(day),
+            "type": kind,
+            "checkAccount": {"id": check_account_id, "objectName": "CheckAccount"},
+        }
+        if bank_line_id is not None:
+            body["checkAccountTransaction"] = {
+                "id": bank_line_id,
+                "objectName": "CheckAccountTransaction",
+            }
+        response = self.request("PUT", f"/Voucher/{voucher_id}/bookAmount", json_body=body)
+        # Documented as a bare VoucherLog; read like a create answer (either form).
+        return banking.parse_voucher_log(self._created(response))

@@ -118,6 +118,9 @@ class Voucher:
     has_document: bool
     #: ISO code; sevDesk's default (None here) is the account's currency.
     currency: str | None = None
+    #: What sevDesk shows as paid on the receipt, and the date of the (last) payment.
+    paid_amount: Decimal = Decimal(0)
+    pay_date: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -237,6 +240,8 @@ def parse_voucher(r: Reader) -> Voucher:
         cost_centre_id=_ref_id(r, "costCentre"),
         has_document=r.has("document"),
         currency=r.opt_text("currency"),
+        paid_amount=paid.as_decimal() if (paid := r.opt("paidAmount")) else Decimal(0),
+        pay_date=r.opt_date("payDate"),
     )
 
 

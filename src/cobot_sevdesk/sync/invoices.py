@@ -32,6 +32,7 @@ from cobot_sevdesk.sync import activities
 from cobot_sevdesk.sync.context import SpaceContext
 from cobot_sevdesk.sync.members import remember_contact
 from cobot_sevdesk.sync.outcome import Outcome
+from cobot_sevdesk.sync.payment_checks import cobot_invoice_seen
 from cobot_sevdesk.sync.receipts import check_created_once, create_receipt, find_existing_receipt
 from cobot_sevdesk.sync.rules import mapping
 from cobot_sevdesk.sync.rules.money import check_size, in_cents, receipt_amounts
@@ -315,6 +316,7 @@ def recheck_invoice(ctx: SpaceContext, item: LedgerItem) -> Text:
         invoice = fetch_invoice(ctx, item.cobot_id)
     except NotFound:
         return _("The invoice was deleted in Cobot; its sevDesk receipt was left as it is.")
+    cobot_invoice_seen(ctx, item, invoice)  # a payment in Cobot comes as such an update
     fingerprint = mapping.invoice_fingerprint(invoice)
     if fingerprint == item.fingerprint:
         return _(

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from cobot_sevdesk.web import auth, books, ops, views, webhooks
+from cobot_sevdesk.web import auth, books, ops, payments, views, webhooks
 
 app_name = "web"
 
@@ -18,6 +18,7 @@ urlpatterns = [
     path("s/<str:subdomain>/", views.dashboard, name="dashboard"),
     path("s/<str:subdomain>/settings/", views.settings_view, name="settings"),
     path("s/<str:subdomain>/disconnect/", views.disconnect, name="disconnect"),
+    path("s/<str:subdomain>/payments/", payments.payment_settings, name="payment_settings"),
     path("s/<str:subdomain>/retry-failed/", views.retry_failed, name="retry_failed"),
     path("s/<str:subdomain>/items/<int:item_id>/", views.item_detail, name="item"),
     path("s/<str:subdomain>/items/<int:item_id>/retry/", views.retry_item, name="retry"),

@@ -25,6 +25,7 @@ from cobot_sevdesk.ledger.models import Backfill, LedgerItem, Space
 from cobot_sevdesk.messages import render as render_text
 from cobot_sevdesk.runtime.tasks import wake_space
 from cobot_sevdesk.sync.context import SpaceContext, clear_caches
+from cobot_sevdesk.sync.payments import handled_by_admin
 from cobot_sevdesk.sync.reconcile import take_baseline
 from cobot_sevdesk.sync.rules.mapping import match_account
 from cobot_sevdesk.sync.subscriptions import ensure_subscriptions, remove_subscriptions
@@ -164,7 +165,7 @@ def dashboard(request: HttpRequest, space: Space) -> HttpResponse:
     kind = request.GET.get("kind", "")
     # NUL cannot be stored or searched in PostgreSQL text: it is never part of a label.
     query = request.GET.get("q", "").replace("\x00", "").strip()[:100]
-    items = space.items.order_by("-created_at", "-id")
+    items = space.items.select_related("paid").order_by("-created_at", "-id")
     if state in State.values:
         items = items.filter(state=state)
     if kind in LedgerItem.Kind.values:
@@ -247,6 +248,8 @@ def handled_item(request: HttpRequest, space: Space, item_id: int) -> HttpRespon
     """The admin dealt with what the item needed (e.g. deleted a duplicate in sevDesk)."""
     item = get_object_or_404(space.items, pk=item_id)
     if item.attention_handled(getattr(request.user, "email", "") or str(request.user)):
+        if item.kind == LedgerItem.Kind.PAYMENT:
+            handled_by_admin(item)  # a held payment: the admin saw to it on the other side
         messages.success(request, _("Marked as handled."))
     return redirect("web:item", space.subdomain, item.pk)
 

@@ -25,8 +25,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from cobot_sevdesk.cobot.client import CobotUrls
 from cobot_sevdesk.cobot.events import EVENTS, ForeignUrl, resource_of
+from cobot_sevdesk.cobot.urls import CobotUrls
 from cobot_sevdesk.ledger.intake import receive
 from cobot_sevdesk.ledger.models import Space, webhook_key
 from cobot_sevdesk.metrics import WEBHOOKS

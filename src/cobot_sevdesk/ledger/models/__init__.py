@@ -6,6 +6,16 @@ from cobot_sevdesk.ledger.models.books import BooksCheck
 from cobot_sevdesk.ledger.models.contacts import ContactLink
 from cobot_sevdesk.ledger.models.events import LedgerEvent
 from cobot_sevdesk.ledger.models.items import RECORDED, LedgerItem
+from cobot_sevdesk.ledger.models.payments import (
+    InvoicePaid,
+    Paid,
+    PaidState,
+    Payment,
+    PaymentSettings,
+    ledger_paid,
+    open_payments,
+    paid_by_invoice,
+)
 from cobot_sevdesk.ledger.models.space import (
     PreexistingInvoice,
     Space,
@@ -19,11 +29,19 @@ __all__ = [
     "Backfill",
     "BooksCheck",
     "ContactLink",
+    "InvoicePaid",
     "LedgerEvent",
     "LedgerItem",
+    "Paid",
+    "PaidState",
+    "Payment",
+    "PaymentSettings",
     "PreexistingInvoice",
     "Space",
     "SpaceAdmin",
+    "ledger_paid",
     "new_webhook_secret",
+    "open_payments",
+    "paid_by_invoice",
     "webhook_key",
 ]

@@ -25,6 +25,8 @@ class LedgerItem(models.Model):
     class Kind(models.TextChoices):
         MEMBER = "member", gettext_lazy("member")
         INVOICE = "invoice", gettext_lazy("invoice")
+        #: A payment on an invoice, for the other side (``ledger.models.payments``).
+        PAYMENT = "payment", gettext_lazy("payment")
 
     class State(models.TextChoices):
         PENDING = "pending", gettext_lazy("pending")
@@ -59,6 +61,7 @@ class LedgerItem(models.Model):
         RECONCILE = "reconcile", gettext_lazy("reconciliation")
         BACKFILL = "backfill", gettext_lazy("backfill")
         DEPENDENCY = "dependency", gettext_lazy("needed by an invoice")
+        PAYMENT = "payment", gettext_lazy("a payment on an invoice")
 
     space = models.ForeignKey(Space, on_delete=models.CASCADE, related_name="items")
     kind = models.CharField(max_length=10, choices=Kind.choices)
@@ -360,4 +363,5 @@ RECORDED: dict[str, Message] = {
     LedgerItem.Source.RECONCILE: _("Recorded by the periodic check: no webhook brought it."),
     LedgerItem.Source.BACKFILL: _("Recorded by a backfill."),
     LedgerItem.Source.DEPENDENCY: _("Recorded because an invoice of this member came first."),
+    LedgerItem.Source.PAYMENT: _("Recorded as a payment found on a synced invoice."),
 }

@@ -9,9 +9,10 @@ One server plays every Cobot host. Paths:
 - ``/api2/...`` -- API 2 (``COBOT_API2_URL`` is ``<base>/api2``).
 
 Each area is a module with one class that holds the shared ``CobotState`` and
-registers its routes: ``oauth``, ``api1``, ``api2``, ``webhooks`` (subscriptions and
-their delivery over HTTP), ``control`` (``/_sandbox/...``) and ``ui`` (a page to create
-members and invoices by hand). Invoice amounts follow ``cobot_sevdesk.sandbox.rounding``.
+registers its routes: ``oauth``, ``api1``, ``api2``, ``payments`` (payment records
+and paid invoices), ``webhooks`` (subscriptions and their delivery over HTTP),
+``control`` (``/_sandbox/...``) and ``ui`` (a page to create members and invoices by
+hand). Invoice amounts follow ``cobot_sevdesk.sandbox.rounding``.
 
 Guesses about the real API are marked GUESS at the one place they are made.
 """
@@ -23,6 +24,7 @@ from cobot_sevdesk.sandbox.cobot.api1 import Api1
 from cobot_sevdesk.sandbox.cobot.api2 import Api2
 from cobot_sevdesk.sandbox.cobot.control import Control
 from cobot_sevdesk.sandbox.cobot.oauth import OAuth
+from cobot_sevdesk.sandbox.cobot.payments import Payments
 from cobot_sevdesk.sandbox.cobot.state import CobotState
 from cobot_sevdesk.sandbox.cobot.ui import Ui
 from cobot_sevdesk.sandbox.cobot.webhooks import Webhooks
@@ -38,8 +40,10 @@ class CobotSandbox(App):
         self.state = CobotState(self.lock, lambda: self.base_url)
         self.webhooks = Webhooks(self.state)
         control = Control(self.state, self.webhooks)
+        self.payments = Payments(self.state, self.webhooks)
         areas: tuple[Area[CobotState], ...] = (
             OAuth(self.state),
+            self.payments,  # before API 1, whose invoice route would take its paths
             Api1(self.state),
             self.webhooks,
             Api2(self.state),
@@ -55,3 +59,4 @@ class CobotSandbox(App):
         with self.lock:
             self.state.reset()
             self.webhooks.reset()
+            self.payments.reset()

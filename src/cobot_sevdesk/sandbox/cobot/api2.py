@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from cobot_sevdesk.sandbox.app import App, Area, Request, Response
+from cobot_sevdesk.sandbox.cobot.payments import invoice_paid
 from cobot_sevdesk.sandbox.cobot.state import CobotState, Space, jsonapi_error
 from cobot_sevdesk.sandbox.pdf import invoice_pdf
 from cobot_sevdesk.sandbox.rounding import invoice_amounts
@@ -88,7 +89,6 @@ def invoice_json(state: CobotState, space: Space, inv: dict[str, Any]) -> dict[s
         "attributes": {
             "invoiceText": inv.get("text"),
             "invoiceDate": inv["invoice_date"].isoformat(),
-            "paidDate": None,
             "dueDate": inv["due_date"].isoformat(),
             "eInvoicingReady": False,
             "remindAt": inv["due_date"].isoformat(),
@@ -109,8 +109,8 @@ def invoice_json(state: CobotState, space: Space, inv: dict[str, Any]) -> dict[s
             "billingEmails": list(inv.get("billing_emails", [])),
             "items": amounts["items"],
             "payableAmount": amounts["totalAmount"]["gross"],
-            "paidAmount": "0.00",
-            "paidStatus": inv.get("paid_status", "unpaid"),
+            # paidAmount, paidDate, paidStatus: from the invoice's payments.
+            **invoice_paid(inv),
             "reminderStatus": "notSent",
             "sentRemindersCount": 0,
             "lastReminderSentAt": None,

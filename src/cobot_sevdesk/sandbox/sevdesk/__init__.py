@@ -9,7 +9,8 @@ us safe).
 
 Each area is a module with one class that holds the shared ``SevdeskState`` and
 registers its routes: ``contacts``, ``bookkeeping`` (booking accounts, tax rules, cost
-centres), ``vouchers``, ``files_tags`` and ``control``.
+centres), ``vouchers``, ``banking`` (check accounts, bank lines, booking payments),
+``files_tags`` and ``control``.
 
 Inspection API (not part of sevDesk), all under ``/_sandbox``:
 ``POST /accounts`` create an account with a token; ``GET /accounts/<token>`` its full
@@ -24,6 +25,7 @@ app); ``POST /accounts/<token>/revoke``;
 from __future__ import annotations
 
 from cobot_sevdesk.sandbox.app import App, Area
+from cobot_sevdesk.sandbox.sevdesk.banking import Banking
 from cobot_sevdesk.sandbox.sevdesk.bookkeeping import Bookkeeping
 from cobot_sevdesk.sandbox.sevdesk.contacts import Contacts
 from cobot_sevdesk.sandbox.sevdesk.control import Control
@@ -44,6 +46,7 @@ class SevdeskSandbox(App):
             Bookkeeping(self.state),
             Contacts(self.state),
             Vouchers(self.state),
+            Banking(self.state),
             FilesAndTags(self.state),
             Control(self.state),
         )

@@ -2,7 +2,9 @@
 create an account with a token, add booking accounts, cost centres and contacts as an
 admin would in sevDesk, delete or edit a receipt as an accountant would in sevDesk's
 web app (its API cannot delete receipts), revoke and restore the token, and look at an
-account's whole state. ``cobot_sevdesk.sandbox.control`` is their client."""
+account's whole state; for payments, add bank accounts, import bank lines and book a
+receipt as the bookkeeper would in sevDesk. ``cobot_sevdesk.sandbox.control`` is their
+client."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from decimal import Decimal
 from typing import Any
 
 from cobot_sevdesk.sandbox.app import App, Area, HttpError, Request, Response
+from cobot_sevdesk.sandbox.sevdesk import banking
+from cobot_sevdesk.sandbox.sevdesk.banking import accounts_of, check_account_json, transaction_json
 from cobot_sevdesk.sandbox.sevdesk.bookkeeping import (
     add_booking_account,
     add_cost_centre,
@@ -36,6 +40,11 @@ class Control(Area[SevdeskState]):
         r("PATCH", a + "/vouchers/<id>", self.edit_voucher)
         r("POST", a + "/revoke", self.revoke)
         r("POST", a + "/restore", self.restore)
+        r("POST", a + "/check-accounts", self.add_check_account)
+        r("POST", a + "/transactions", self.import_line)
+        r("POST", a + "/vouchers/<id>/pay", self.pay)
+        r("POST", a + "/vouchers/<id>/unpay", self.unpay)
+        r("PUT", a + "/payment-settings", self.payment_settings)
 
     def _by_token(self, request: Request) -> Account:
         account = self.state.tokens.get(request.params["token"])
@@ -166,6 +175,10 @@ class Control(Area[SevdeskState]):
                         **voucher_json(account, v),
                         "positions": positions.get(v["id"], []),
                         "tags": tags.get(v["id"], []),
+                        "payments": [
+                            {**p, "amount": str(p["amount"]), "date": p["date"].isoformat()}
+                            for p in v.get("payments", [])
+                        ],
                         "documentHash": account.documents[v["document"]]["hash"]
                         if v["document"]
                         else None,
@@ -173,5 +186,98 @@ class Control(Area[SevdeskState]):
                     for v in account.vouchers.values()
                 ],
                 "costCentres": [{"id": cid, **c} for cid, c in account.cost_centres.items()],
+                "checkAccounts": [
+                    check_account_json(account, c)
+                    for c in accounts_of(self.state, account).values()
+                ],
+                "transactions": [
+                    transaction_json(account, t) for t in account.transactions.values()
+                ],
                 "bookingAccounts": [guide_json(g) for g in account.guidance],
             }
+
+    # -- payments: what the bank import and the bookkeeper do in sevDesk ------------
+    def add_check_account(self, request: Request) -> Response:
+        """A bank account connected to sevDesk (type online), or another kind."""
+        account = self._by_token(request)
+        body = request.json()
+        accounts_of(self.state, account)
+        check = banking.add_check_account(
+            self.state,
+            account,
+            body["name"],
+            body.get("type", "online"),
+            str(body["accounting_number"]),
+            iban=body.get("iban"),
+        )
+        return Response(201, check_account_json(account, check))
+
+    def import_line(self, request: Request) -> Response:
+        """sevDesk's bank import brought a line (a transfer from a member, say)."""
+        account = self._by_token(request)
+        body = request.json()
+        check = accounts_of(self.state, account).get(int(body["check_account"]))
+        if check is None:
+            raise HttpError(404, {"error": "no such check account"})
+        line = banking.add_transaction(
+            self.state,
+            account,
+            check["id"],
+            Decimal(str(body["amount"])),
+            purpose=body.get("purpose", ""),
+            payer=body.get("payer", ""),
+            value_date=dt.date.fromisoformat(body["value_date"]),
+        )
+        return Response(201, transaction_json(account, line))
+
+    def pay(self, request: Request) -> Response:
+        """The bookkeeper books a receipt in sevDesk: on a bank line (``transaction``),
+        or on an offline account (``check_account``, the base account if neither)."""
+        account = self._by_token(request)
+        voucher = account.vouchers.get(int(request.params["id"]))
+        if voucher is None:
+            raise HttpError(404, {"error": "no such voucher"})
+        body = request.json()
+        checks = accounts_of(self.state, account)
+        line = account.transactions.get(int(body["transaction"])) if "transaction" in body else None
+        if line is not None:
+            check = checks[line["checkAccount"]]
+        elif "check_account" in body:
+            check = checks[int(body["check_account"])]
+        else:
+            check = next(c for c in checks.values() if c["baseAccount"])
+        amount = Decimal(str(body.get("amount", line["amount"] if line else voucher["sumGross"])))
+        open_amount = voucher["sumGross"] - voucher.get("paidAmount", Decimal(0))
+        log = banking.book(
+            self.state,
+            account,
+            voucher,
+            amount,
+            day=dt.date.fromisoformat(body["date"]) if "date" in body else now().date(),
+            kind="FULL_PAYMENT" if amount == open_amount else "N",
+            check=check,
+            line=line,
+        )
+        return Response(200, log)
+
+    def unpay(self, request: Request) -> Response:
+        """sevDesk's "reset to open" (``resetToOpen``): the receipt's payments are undone
+        and its bank lines are free again."""
+        account = self._by_token(request)
+        voucher = account.vouchers.get(int(request.params["id"]))
+        if voucher is None:
+            raise HttpError(404, {"error": "no such voucher"})
+        with self.state.lock:
+            for booking in voucher.pop("payments", []):
+                line = account.transactions.get(booking["transaction"])
+                if line is not None and line["purpose"] != voucher["description"]:
+                    line["status"] = banking.CREATED
+            voucher.update(status=100, paidAmount=Decimal(0), payDate=None, update=now())
+        return Response(204)
+
+    def payment_settings(self, request: Request) -> Response:
+        account = self._by_token(request)
+        body = request.json()
+        if "payment_updates_voucher" in body:
+            account.payment_updates_voucher = bool(body["payment_updates_voucher"])
+        return Response(204)

@@ -99,6 +99,13 @@ class Account:
     tag_relations: dict[int, dict[str, Any]] = field(default_factory=dict)
     temp_files: dict[str, dict[str, Any]] = field(default_factory=dict)
     documents: dict[int, dict[str, Any]] = field(default_factory=dict)
+    #: Payment accounts ("CheckAccount") and their lines ("CheckAccountTransaction"),
+    #: see ``banking``.
+    check_accounts: dict[int, dict[str, Any]] = field(default_factory=dict)
+    transactions: dict[int, dict[str, Any]] = field(default_factory=dict)
+    #: Strict setting for a guess (``banking``): whether booking a payment changes the
+    #: receipt's ``update`` time, which ``GET /Voucher?updateAfter=`` filters on.
+    payment_updates_voucher: bool = True
     customer_counter: int = 1000
 
     #: Voucher ids by each three-letter piece of their lowercase description, so a

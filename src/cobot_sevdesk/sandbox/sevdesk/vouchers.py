@@ -80,12 +80,13 @@ def voucher_json(account: Account, voucher: dict[str, Any]) -> dict[str, Any]:
         "document": (
             ref(voucher["document"], "Document") if voucher["document"] is not None else None
         ),
-        "payDate": None,
+        "payDate": _date_json(voucher.get("payDate")),
         "status": s(voucher["status"]),
         **_sums(voucher),
         "sumDiscounts": "0",
         "sumDiscountsForeignCurrency": "0",
-        "paidAmount": 0,
+        # A number, as both specs type it (``banking`` books payments).
+        "paidAmount": voucher.get("paidAmount", Decimal(0)),
         "taxRule": {"id": voucher["taxRule"], "objectName": "TaxRule"},
         "taxType": None,
         "creditDebit": voucher["creditDebit"],
@@ -318,6 +319,8 @@ class Vouchers(Area[SevdeskState]):
         contact = request.arg("contact[id]")
         start = request.arg("startDate")
         end = request.arg("endDate")
+        # Documented in the Voucher tag's filter list: "updated last after timestamp".
+        updated_after = request.arg("updateAfter")
         found = []
         candidates: Iterable[dict[str, Any]] = account.vouchers.values()
         if like is not None:
@@ -331,6 +334,10 @@ class Vouchers(Area[SevdeskState]):
             if contact and str(voucher["supplier"]) != contact:
                 continue
             if not in_range(voucher["voucherDate"], start, end):
+                continue
+            if updated_after and (voucher.get("update") or voucher["create"]).timestamp() <= int(
+                updated_after
+            ):
                 continue
             found.append(voucher_json(account, voucher))
         return page(request, found)
