@@ -191,6 +191,31 @@ class CobotControl(_Control):
         )["data"]
         return result
 
+    def cancel_invoice(self, subdomain: str, invoice_id: str) -> dict[str, Any]:
+        """Cancel it in Cobot: ``paidStatus: canceled``, an ``updated_invoice`` webhook."""
+        result: dict[str, Any] = self.call(
+            "POST", f"/_sandbox/spaces/{subdomain}/invoices/{invoice_id}/cancel"
+        )["data"]
+        return result
+
+    def write_off_invoice(self, subdomain: str, invoice_id: str) -> dict[str, Any]:
+        """Write it off: ``paidStatus: writtenOff``, a ``wrote_off_invoice`` webhook."""
+        result: dict[str, Any] = self.call(
+            "POST", f"/_sandbox/spaces/{subdomain}/invoices/{invoice_id}/write-off"
+        )["data"]
+        return result
+
+    def delete_invoice(self, subdomain: str, invoice_id: str) -> None:
+        """Delete it: gone from the API, a ``deleted_invoice`` webhook."""
+        self.call("DELETE", f"/_sandbox/spaces/{subdomain}/invoices/{invoice_id}")
+
+    def write_back(self, subdomain: str, mode: str, status: int = 422) -> None:
+        """How the member update treats a customer number: "store", "ignore" (answer
+        200 and keep the old one) or "refuse" (answer ``status``)."""
+        self.call(
+            "PUT", f"/_sandbox/spaces/{subdomain}/write-back", {"mode": mode, "status": status}
+        )
+
     def space(self, subdomain: str) -> dict[str, Any]:
         result: dict[str, Any] = self.call("GET", f"/_sandbox/spaces/{subdomain}")
         return result
