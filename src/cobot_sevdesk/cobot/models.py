@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from cobot_sevdesk.payload import Reader
 
@@ -70,6 +72,8 @@ class Membership:
     customer_number: str | None
     confirmed_at: dt.date | None
     phone: str | None
+    #: The membership as Cobot sent it, for the audit trail.
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,8 @@ class Invoice:
     corrected_invoice_id: str | None
     #: The API 2 id of the space the invoice belongs to.
     space_id: str | None
+    #: The invoice as Cobot sent it (its ``data`` object), for the audit trail.
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def currency(self) -> str:
@@ -254,6 +260,7 @@ def parse_membership(r: Reader) -> Membership:
         customer_number=(customer_number.as_str().strip() or None) if customer_number else None,
         confirmed_at=r.opt_date("confirmed_at"),
         phone=r.opt_text("phone"),
+        raw=r.value if isinstance(r.value, dict) else {},
     )
 
 
@@ -325,6 +332,7 @@ def parse_invoice(r: Reader) -> Invoice:
         debitor_id=debitor_id,
         corrected_invoice_id=corrected,
         space_id=space_id,
+        raw=r.value if isinstance(r.value, dict) else {},
     )
 
 

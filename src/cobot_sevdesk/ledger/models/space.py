@@ -58,6 +58,11 @@ class Space(models.Model):
     cost_centre_number = models.CharField(max_length=50, blank=True)
     due_days = models.PositiveIntegerField(default=0)
     small_business = models.BooleanField(default=False)
+    #: Write sevDesk's customer number back to the member in Cobot (the call is
+    #: undocumented; an admin whose Cobot refuses or ignores it switches it off).
+    write_back_numbers = models.BooleanField(default=True)
+    #: Tag every receipt "Import", as Cobot's own add-on does.
+    tag_import = models.BooleanField(default=True)
     webhook_secret = models.CharField(max_length=64, unique=True, default=new_webhook_secret)
     webhook_key = models.CharField(max_length=64, unique=True, editable=False)
 
