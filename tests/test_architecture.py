@@ -112,7 +112,9 @@ def test_an_items_state_is_written_in_one_module() -> None:
 
 
 def test_handled_event_names_are_in_one_table() -> None:
-    pattern = re.compile(r"[\"'](created|confirmed|updated)_(membership|invoice)[\"']")
+    pattern = re.compile(
+        r"[\"'](created|confirmed|updated|wrote_off|deleted)_(membership|invoice)[\"']"
+    )
     hits = [
         f"{path.relative_to(PACKAGE)}:{n}"
         for path in modules()

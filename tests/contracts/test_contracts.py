@@ -13,8 +13,9 @@ import requests
 
 from cobot_sevdesk.cobot.client import CobotClient
 from cobot_sevdesk.cobot.urls import CobotUrls
-from cobot_sevdesk.sandbox.control import Sandboxes
+from cobot_sevdesk.sandbox.control import Sandboxes, invoice_line
 from cobot_sevdesk.sevdesk.client import SevdeskClient
+from tests.world import make_world
 
 from .checker import ContractChecker, Exchange, recording
 
@@ -156,6 +157,7 @@ def tour(sandboxes: Sandboxes) -> None:
                     "accountDatev": {"id": account.datev_id, "objectName": "AccountDatev"},
                     "taxRate": Decimal(19),
                     "net": False,
+                    "sumNet": Decimal("150.00"),
                     "sumGross": Decimal("178.50"),
                     "comment": "Desk",
                 }
@@ -165,6 +167,7 @@ def tour(sandboxes: Sandboxes) -> None:
         }
     )
     sev.find_vouchers_by_description("2026-0001")
+    sev.find_vouchers_by_description("2026-0001", "C")
     sev.get_voucher(voucher.id)
     sev.voucher_positions(voucher.id)
     sev.tag_voucher(voucher.id, "Mismatch")
@@ -232,6 +235,45 @@ def _mutated(
     response = copy.copy(exchange.response)
     response._content = json.dumps(body).encode()
     return Exchange(exchange.request, response)
+
+
+@pytest.mark.django_db
+def test_what_the_sync_sends_matches_both_descriptions(
+    sandboxes: Sandboxes, checker: ContractChecker
+) -> None:
+    """The requests the product really makes (built by its mapping, not by hand):
+    a member, a multi-rate invoice, a walk-in's Mismatch receipt and a correction
+    booked as a credit receipt, held to the official and the community description."""
+    world = make_world(sandboxes)
+    with recording() as exchanges:
+        member = world.member("Jane Doe", company="ACME GmbH", city="Berlin", email="j@x.org")
+        world.run(world.receive_member(member))
+        lines = [
+            invoice_line("Desk", "250.00", "19", "Desks"),
+            invoice_line("Prints", "0.33", "19", "Desks", quantity="3"),
+            invoice_line("Coffee", "1.87", "7", "Food"),
+        ]
+        original = world.invoice(lines, membership_id=member["id"])
+        world.run(world.receive_invoice(original))
+        world.run(world.receive_invoice(world.invoice(customer_number="999")))
+        refund = [invoice_line("Desk (refund)", "-250.00", "19", "Desks")]
+        correction = world.invoice(
+            refund, membership_id=member["id"], corrected_invoice=original["id"]
+        )
+        world.run(world.receive_invoice(correction))
+    sent = [
+        e
+        for e in exchanges
+        if e.request.method == "POST" and "saveVoucher" in (e.request.url or "")
+    ]
+    assert [json.loads(e.request.body or b"{}")["voucher"]["creditDebit"] for e in sent] == [
+        "D",
+        "D",
+        "C",
+    ]
+    checked = [e for e in exchanges if checker.route(e.request.url or "")]
+    problems = [p for e in checked for p in checker.check(e)]
+    assert problems == [], "\n".join(str(p) for p in problems)
 
 
 def test_a_wrong_shape_is_caught(sandboxes: Sandboxes, checker: ContractChecker) -> None:

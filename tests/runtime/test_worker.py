@@ -13,6 +13,7 @@ from django.conf import settings
 from django.test import override_settings
 from django.utils import timezone
 
+from cobot_sevdesk.cobot.events import EVENTS
 from cobot_sevdesk.ledger.models import Backfill, LedgerItem, Space
 from cobot_sevdesk.runtime import tasks, worker
 from cobot_sevdesk.runtime.throttle import CobotThrottle
@@ -183,12 +184,7 @@ def test_missed_webhooks_are_caught_up_by_reconciliation(world: World) -> None:
     assert items == {("member", "reconcile"), ("invoice", "reconcile")}
     assert LedgerItem.objects.get(kind="invoice").state == State.SYNCED
     subscriptions = world.boxes.cobot.space(world.subdomain)["subscriptions"]
-    assert {s["event"] for s in subscriptions} == {
-        "created_membership",
-        "confirmed_membership",
-        "created_invoice",
-        "updated_invoice",
-    }
+    assert {s["event"] for s in subscriptions} == set(EVENTS)
     # Cobot deactivates one; the next reconciliation re-creates it.
     dead = next(s for s in subscriptions if s["event"] == "created_invoice")
     world.boxes.cobot.deactivate_subscription(world.subdomain, dead["id"])

@@ -22,7 +22,7 @@ from cobot_sevdesk.errors import NotFound, PermanentError
 from cobot_sevdesk.payload import Reader
 from cobot_sevdesk.sevdesk.client import SevdeskClient
 from cobot_sevdesk.sevdesk.models import BookingAccount, TaxRuleOption, Voucher, VoucherPosition
-from cobot_sevdesk.sync import invoices
+from cobot_sevdesk.sync import planning
 from tests.payloads import recorded, serving
 
 
@@ -212,5 +212,5 @@ def test_documented_revenue_account_books_a_cobot_line_named_like_it() -> None:
     line = dataclasses.replace(invoice.lines[0], accounting_code="4000")
     invoice = dataclasses.replace(invoice, lines=(line,))
     context: Any = _Context(documented_accounts())
-    [account] = invoices.match_accounts(context, invoice)
+    [account] = planning.match_accounts(context, invoice)
     assert account.number == "4000"

@@ -159,3 +159,53 @@ def test_deleted_membership_is_skipped(world: World) -> None:
     item = world.run(world.receive("confirmed_membership", "member", "does-not-exist"))
     assert item.state == State.SKIPPED
     assert world.contacts() == []
+
+
+# ---------------------------------------------------------------- the write-back
+def test_the_write_back_is_read_back_before_it_is_announced(world: World) -> None:
+    member = world.member("Jane Doe")
+    item = world.run(world.receive_member(member))
+    assert item.progress["written_back"] == "verified"
+    assert len(world.boxes.cobot.requests(method="GET", path="/api/memberships/")) == 2
+    [activity] = world.activities()
+    assert "The number was written to the member's profile" in activity["attributes"]["text"]
+
+
+@pytest.mark.parametrize(
+    ("mode", "status", "words"),
+    [("ignore", 422, "did not keep"), ("refuse", 422, "refused"), ("refuse", 403, "refused")],
+    ids=["ignored", "refused 422", "refused 403"],
+)
+def test_a_write_back_cobot_ignores_or_refuses_keeps_the_contact_and_warns_once(
+    world: World, mode: str, status: int, words: str
+) -> None:
+    world.boxes.cobot.write_back(world.subdomain, mode, status)
+    member = world.member("Jane Doe", customer_number="C-7")
+    item = world.run(world.receive_member(member))
+    assert item.state == State.SYNCED  # the contact is made; it stays synced
+    [contact] = world.contacts()
+    assert world.cobot_member(member["id"])["customer_number"] == "C-7"  # not written
+    # One warning, in Cobot and on the dashboard; no claim that the number was written.
+    [activity] = world.activities()
+    text = activity["attributes"]["text"]
+    assert activity["level"] == "WARN" and words in text
+    assert contact["customerNumber"] in text and "written to the member's profile" not in text
+    assert item in world.space.items.needing_attention()
+    assert words in item.attention_text() and "settings" in item.attention_text()
+    # Redelivered and re-run: no second warning, no second write.
+    world.receive_member(member, "created_membership")
+    world.drain()
+    assert len(world.activities()) == 1
+    assert len(world.boxes.cobot.requests(method="PUT")) == 1
+
+
+def test_a_write_back_switched_off_writes_nothing_and_claims_nothing(world: World) -> None:
+    world.space.write_back_numbers = False
+    world.space.save()
+    member = world.member("Jane Doe", customer_number="C-7")
+    item = world.run(world.receive_member(member))
+    assert item.state == State.SYNCED and item.attention is None
+    assert not world.boxes.cobot.requests(method="PUT")
+    [activity] = world.activities()
+    assert activity["level"] is None
+    assert "written to the member's profile" not in activity["attributes"]["text"]

@@ -51,3 +51,24 @@ def test_an_invoice_of_a_trillion_euros_fails_with_a_reason_and_every_page_rende
     assert "92233720368547758.07" in client.get(f"/s/co-up/items/{item.pk}/").content.decode()
     assert client.post(f"/s/co-up/items/{item.pk}/retry/").status_code == 302
     assert client.post("/s/co-up/retry-failed/").status_code == 302
+
+
+def test_a_line_text_no_database_stores_still_books_and_its_record_renders(
+    oauth: Sandboxes,
+) -> None:
+    token = secrets.token_hex(16)
+    oauth.sevdesk.add_account(token, booking_accounts=[{"name": "Desks", "like": "4400"}])
+    cobot = two_space_admin(oauth)
+    client = Client()
+    cobot_login(client, oauth, cobot.admin["id"])
+    client.post("/spaces/co-up/connect/")
+    client.post("/s/co-up/settings/", {"sevdesk_token": token, "due_days": "0"})
+    space = Space.objects.get(subdomain="co-up")
+    # A NUL character: PostgreSQL's JSON cannot hold it, the kept record gets U+FFFD.
+    invoice = oauth.cobot.add_invoice("co-up", [invoice_line("Desk\x00 <b>", "100", "19", "Desks")])
+    record(space, EVENTS["created_invoice"], invoice["id"])
+    drain_space(space.pk, slice_seconds=60)
+    item = LedgerItem.objects.get(space=space, cobot_id=invoice["id"])
+    assert item.is_final and item.sevdesk_voucher_id is not None, item.error_text()
+    page = client.get(f"/s/co-up/items/{item.pk}/").content.decode()
+    assert "Desk\ufffd &lt;b&gt;" in page

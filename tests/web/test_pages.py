@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from cobot_sevdesk.cobot.events import EVENTS
 from cobot_sevdesk.ledger.models import LedgerItem, Space, SpaceAdmin
 from cobot_sevdesk.sandbox.control import Sandboxes
 from tests.web.conftest import cobot_login, two_space_admin
@@ -98,12 +99,7 @@ def test_wrong_token_is_a_form_error_and_the_right_one_connects(
     )
     assert sevdesk_token not in space.sevdesk_token_encrypted
     subscriptions = oauth.cobot.space("co-up")["subscriptions"]
-    assert {s["event"] for s in subscriptions} == {
-        "created_membership",
-        "confirmed_membership",
-        "created_invoice",
-        "updated_invoice",
-    }
+    assert {s["event"] for s in subscriptions} == set(EVENTS)
     assert all(
         s["callback_url"].startswith(f"http://testserver/hooks/{space.webhook_secret}/")
         for s in subscriptions
@@ -112,7 +108,7 @@ def test_wrong_token_is_a_form_error_and_the_right_one_connects(
     settings_page = client.get("/s/co-up/settings/").content.decode()
     assert sevdesk_token not in settings_page and sevdesk_token[-4:] in settings_page
     assert connect(client, oauth, "co-up", "").status_code == 302  # empty keeps the token
-    assert len(oauth.cobot.space("co-up")["subscriptions"]) == 4
+    assert len(oauth.cobot.space("co-up")["subscriptions"]) == len(EVENTS)
 
 
 def test_booking_code_check_shows_matches_and_gaps(oauth: Sandboxes, sevdesk_token: str) -> None:

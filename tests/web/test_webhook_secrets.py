@@ -17,6 +17,7 @@ from django.test import Client
 from django.utils import timezone
 
 from cobot_sevdesk import crypto
+from cobot_sevdesk.cobot.events import EVENTS
 from cobot_sevdesk.ledger.models import LedgerItem, Space
 from cobot_sevdesk.sandbox.control import Sandboxes
 from cobot_sevdesk.sync.context import SpaceContext
@@ -71,15 +72,17 @@ def test_rotation_moves_the_subscriptions_and_cobot_delivers_to_the_new_secret(
     ensure_subscriptions(SpaceContext(world.space))
     old_secret = world.space.webhook_secret
     old_ids = {s["id"] for s in sandboxes.cobot.space("co-up")["subscriptions"]}
-    assert len(old_ids) == 4
+    assert len(old_ids) == len(EVENTS)
 
-    assert "4 Cobot subscription(s) re-created" in command("rotate_webhook_secret", "co-up")
+    assert f"{len(EVENTS)} Cobot subscription(s) re-created" in command(
+        "rotate_webhook_secret", "co-up"
+    )
 
     world.space.refresh_from_db()
     new_secret = world.space.webhook_secret
     assert new_secret != old_secret
     subscriptions = sandboxes.cobot.space("co-up")["subscriptions"]
-    assert len(subscriptions) == 4 and not old_ids & {s["id"] for s in subscriptions}
+    assert len(subscriptions) == len(EVENTS) and not old_ids & {s["id"] for s in subscriptions}
     assert all(
         s["callback_url"].startswith(f"{live_server.url}/hooks/{new_secret}/")
         for s in subscriptions
@@ -112,7 +115,7 @@ def test_a_rotation_cobot_refuses_is_repaired_by_the_periodic_check(
     sandboxes.cobot.clear_faults()
     ensure_subscriptions(SpaceContext(world.space))  # what the periodic check runs
     urls = {s["callback_url"] for s in sandboxes.cobot.space("co-up")["subscriptions"]}
-    assert len(urls) == 4
+    assert len(urls) == len(EVENTS)
     assert all(
         u.startswith(f"https://addon.example/hooks/{world.space.webhook_secret}/") for u in urls
     )
@@ -155,7 +158,7 @@ def test_reconnecting_a_disconnected_space_gives_it_a_new_secret(
         {"sevdesk_token": sevdesk_token, "cost_centre_number": "", "due_days": "0"},
     )
     urls = {s["callback_url"] for s in oauth.cobot.space("co-up")["subscriptions"]}
-    assert len(urls) == 4 and all(f"/hooks/{space.webhook_secret}/" in u for u in urls)
+    assert len(urls) == len(EVENTS) and all(f"/hooks/{space.webhook_secret}/" in u for u in urls)
     assert deliver(world, space.webhook_secret) == 202
     # Connecting a space that is not disconnected keeps its secret.
     client.post("/spaces/co-up/connect/")

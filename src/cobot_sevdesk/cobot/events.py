@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import urlsplit
 
+from cobot_sevdesk.messages import Message, _
+
 
 class Kind(StrEnum):
     """What the URL of an event points at (the ledger's item kinds)."""
@@ -28,8 +30,9 @@ class Action(StrEnum):
     RECORD = "record"
     #: Record it; one that was skipped as unconfirmed is synced now.
     CONFIRMED = "confirmed"
-    #: An object already in sevDesk changed in Cobot: check it and warn; a failed
-    #: one is tried again (the admin may have fixed it).
+    #: An object already in sevDesk changed in Cobot (edited, cancelled, written off,
+    #: deleted): check it and warn; a failed one is tried again (the admin may have
+    #: fixed it).
     UPDATED = "updated"
 
 
@@ -38,16 +41,38 @@ class Event:
     name: str
     kind: Kind
     action: Action
+    #: For the item's history: what Cobot reported (events that update an item).
+    report: Message | None = None
 
 
-#: Cobot event name -> what it is about and what we do with it.
+#: Cobot event name -> what it is about and what we do with it. Event names: Cobot's
+#: webhook documentation (as listed in reference/cobot-api.md, section 5). A
+#: cancellation has no event of its own: it is an ``updated_invoice`` whose invoice
+#: has ``paidStatus: canceled``.
 EVENTS: dict[str, Event] = {
     event.name: event
     for event in (
         Event("created_membership", Kind.MEMBER, Action.RECORD),
         Event("confirmed_membership", Kind.MEMBER, Action.CONFIRMED),
         Event("created_invoice", Kind.INVOICE, Action.RECORD),
-        Event("updated_invoice", Kind.INVOICE, Action.UPDATED),
+        Event(
+            "updated_invoice",
+            Kind.INVOICE,
+            Action.UPDATED,
+            _("Cobot reports a change to this invoice."),
+        ),
+        Event(
+            "wrote_off_invoice",
+            Kind.INVOICE,
+            Action.UPDATED,
+            _("Cobot reports that this invoice was written off."),
+        ),
+        Event(
+            "deleted_invoice",
+            Kind.INVOICE,
+            Action.UPDATED,
+            _("Cobot reports that this invoice was deleted."),
+        ),
     )
 }
 

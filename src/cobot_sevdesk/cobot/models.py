@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from cobot_sevdesk.payload import Reader
 
@@ -70,6 +72,8 @@ class Membership:
     customer_number: str | None
     confirmed_at: dt.date | None
     phone: str | None
+    #: The membership as Cobot sent it, for the audit trail.
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,8 @@ class Invoice:
     #: What has been paid in Cobot (``paidAmount``), and when it was fully paid.
     paid_amount: Decimal = Decimal(0)
     paid_date: dt.date | None = None
+    #: The invoice as Cobot sent it (its ``data`` object), for the audit trail.
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def currency(self) -> str:
@@ -257,6 +263,7 @@ def parse_membership(r: Reader) -> Membership:
         customer_number=(customer_number.as_str().strip() or None) if customer_number else None,
         confirmed_at=r.opt_date("confirmed_at"),
         phone=r.opt_text("phone"),
+        raw=r.value if isinstance(r.value, dict) else {},
     )
 
 
@@ -330,6 +337,7 @@ def parse_invoice(r: Reader) -> Invoice:
         space_id=space_id,
         paid_amount=paid.as_decimal() if (paid := attrs.opt("paidAmount")) else Decimal(0),
         paid_date=attrs.opt_date("paidDate"),
+        raw=r.value if isinstance(r.value, dict) else {},
     )
 
 

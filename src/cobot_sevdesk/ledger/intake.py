@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from cobot_sevdesk.cobot.events import Action, Event
 from cobot_sevdesk.ledger.models import LedgerItem, Space
-from cobot_sevdesk.messages import _
+from cobot_sevdesk.messages import _, join
 from cobot_sevdesk.runtime import tasks
 
 log = logging.getLogger(__name__)
@@ -75,11 +75,12 @@ def record(space: Space, event: Event, cobot_id: str) -> Intake:
         return Intake(new_id, True, True)
     item = LedgerItem.objects.get(space=space, kind=event.kind.value, cobot_id=cobot_id)
     if event.action == Action.UPDATED:
+        report = event.report or _("Cobot reports a change to this invoice.")
         if item.state in LedgerItem.SENT_STATES:
-            item.flag_recheck(_("Cobot reports a change to this invoice."))
+            item.flag_recheck(report)
             return Intake(item.pk, False, True)
         if item.state == State.FAILED:
-            item.reopen(_("Cobot reports a change to this invoice; trying again."))
+            item.reopen(join(" ", [report, _("Trying again.")]))
             return Intake(item.pk, False, True)
     if event.action == Action.CONFIRMED and item.state == State.SKIPPED:
         item.reopen(_("The membership was confirmed."))

@@ -21,8 +21,9 @@ from cobot_sevdesk.messages import _
 from cobot_sevdesk.metrics import ITEMS_FINISHED, SYNC_LATENCY
 from cobot_sevdesk.runtime.retry import RetryPolicy, Verdict, decide
 from cobot_sevdesk.sync import activities
+from cobot_sevdesk.sync.changes import recheck_invoice
 from cobot_sevdesk.sync.context import SpaceContext
-from cobot_sevdesk.sync.invoices import MemberFirst, recheck_invoice, sync_invoice
+from cobot_sevdesk.sync.invoices import MemberFirst, sync_invoice
 from cobot_sevdesk.sync.members import sync_member
 from cobot_sevdesk.sync.outcome import Outcome
 from cobot_sevdesk.sync.payments import sync_payment

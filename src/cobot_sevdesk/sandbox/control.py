@@ -9,76 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import requests
+from cobot_sevdesk.sandbox.control_base import Control
+from cobot_sevdesk.sandbox.sevdesk_control import SevdeskControl
 
-
-class _Control:
-    def __init__(self, base_url: str) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.http = requests.Session()
-        self.http.trust_env = False
-
-    def call(
-        self, method: str, path: str, json: Any = None, params: dict[str, Any] | None = None
-    ) -> Any:
-        response = self.http.request(
-            method, self.base_url + path, json=json, params=params, timeout=30
-        )
-        if response.status_code >= 400:
-            raise RuntimeError(
-                f"sandbox {method} {path} -> {response.status_code}: {response.text[:300]}"
-            )
-        return response.json() if response.content else None
-
-    def reset(self) -> None:
-        self.call("POST", "/_sandbox/reset")
-
-    def fault(
-        self,
-        path: str,
-        *,
-        method: str | None = None,
-        status: int | None = None,
-        times: int | None = 1,
-        retry_after: str | None = None,
-        drop: str | None = None,
-        delay: float = 0.0,
-        body: Any = None,
-    ) -> None:
-        """Inject a misbehaviour for requests whose path matches the regex ``path``."""
-        spec: dict[str, Any] = {"path": path, "times": times, "delay": delay}
-        for key, value in (
-            ("method", method),
-            ("status", status),
-            ("retry_after", retry_after),
-            ("drop", drop),
-            ("body", body),
-        ):
-            if value is not None:
-                spec[key] = value
-        self.call("POST", "/_sandbox/faults", spec)
-
-    def faults(self) -> list[dict[str, Any]]:
-        """Injected faults not yet used up: one that is gone has been hit."""
-        result: list[dict[str, Any]] = self.call("GET", "/_sandbox/faults")
-        return result
-
-    def clear_faults(self) -> None:
-        self.call("DELETE", "/_sandbox/faults")
-
-    def set_delay(self, seconds: float) -> None:
-        """Add ``seconds`` of latency to every API request."""
-        self.call("PUT", "/_sandbox/delay", {"seconds": seconds})
-
-    def requests(self, method: str | None = None, path: str = "") -> list[dict[str, Any]]:
-        params: dict[str, Any] = {"path": path}
-        if method:
-            params["method"] = method
-        result: list[dict[str, Any]] = self.call("GET", "/_sandbox/requests", params=params)
-        return result
-
-    def clear_requests(self) -> None:
-        self.call("DELETE", "/_sandbox/requests")
+__all__ = ["CobotControl", "Sandboxes", "SevdeskControl", "invoice_line"]
 
 
 #: What a sandbox token may do unless a test says otherwise: API 1 and 2, and the
@@ -100,7 +34,7 @@ def invoice_line(
     }
 
 
-class CobotControl(_Control):
+class CobotControl(Control):
     @property
     def space_url_template(self) -> str:
         return f"{self.base_url}/space/{{subdomain}}"
@@ -197,11 +131,29 @@ class CobotControl(_Control):
         return result
 
     def cancel_invoice(self, subdomain: str, invoice_id: str) -> dict[str, Any]:
-        """Cancel an invoice: API 2 then shows ``paidStatus: canceled``."""
-        return self.update_invoice(subdomain, invoice_id, paid_status="canceled")
+        """Cancel it in Cobot: ``paidStatus: canceled``, an ``updated_invoice`` webhook."""
+        result: dict[str, Any] = self.call(
+            "POST", f"/_sandbox/spaces/{subdomain}/invoices/{invoice_id}/cancel"
+        )["data"]
+        return result
+
+    def write_off_invoice(self, subdomain: str, invoice_id: str) -> dict[str, Any]:
+        """Write it off: ``paidStatus: writtenOff``, a ``wrote_off_invoice`` webhook."""
+        result: dict[str, Any] = self.call(
+            "POST", f"/_sandbox/spaces/{subdomain}/invoices/{invoice_id}/write-off"
+        )["data"]
+        return result
 
     def delete_invoice(self, subdomain: str, invoice_id: str) -> None:
+        """Delete it: gone from the API, a ``deleted_invoice`` webhook."""
         self.call("DELETE", f"/_sandbox/spaces/{subdomain}/invoices/{invoice_id}")
+
+    def write_back(self, subdomain: str, mode: str, status: int = 422) -> None:
+        """How the member update treats a customer number: "store", "ignore" (answer
+        200 and keep the old one) or "refuse" (answer ``status``)."""
+        self.call(
+            "PUT", f"/_sandbox/spaces/{subdomain}/write-back", {"mode": mode, "status": status}
+        )
 
     def space(self, subdomain: str) -> dict[str, Any]:
         result: dict[str, Any] = self.call("GET", f"/_sandbox/spaces/{subdomain}")
@@ -254,120 +206,6 @@ class CobotControl(_Control):
             "PUT",
             "/_sandbox/rate-limit",
             {"per_minute": per_minute, "member_list_per_minute": member_list_per_minute},
-        )
-
-
-class SevdeskControl(_Control):
-    def add_account(
-        self,
-        token: str,
-        *,
-        name: str = "Sandbox GmbH",
-        small_business: bool = False,
-        cost_centres: list[dict[str, str]] | None = None,
-        booking_accounts: list[dict[str, Any]] | None = None,
-    ) -> int:
-        body = {
-            "token": token,
-            "name": name,
-            "small_business": small_business,
-            "cost_centres": cost_centres or [],
-            "booking_accounts": booking_accounts or [],
-        }
-        account_id: int = self.call("POST", "/_sandbox/accounts", body)["id"]
-        return account_id
-
-    def add_booking_account(
-        self, token: str, name: str, number: str | None = None, like: str | None = None
-    ) -> None:
-        body: dict[str, Any] = {"name": name}
-        if number:
-            body["number"] = number
-        if like:
-            body["like"] = like
-        self.call("POST", f"/_sandbox/accounts/{token}/booking-accounts", body)
-
-    def remove_booking_account(self, token: str, name_or_number: str) -> None:
-        self.call("DELETE", f"/_sandbox/accounts/{token}/booking-accounts/{name_or_number}")
-
-    def add_cost_centre(self, token: str, number: str, name: str = "") -> int:
-        centre_id: int = self.call(
-            "POST", f"/_sandbox/accounts/{token}/cost-centres", {"number": number, "name": name}
-        )["id"]
-        return centre_id
-
-    def add_contact(self, token: str, **fields: Any) -> dict[str, Any]:
-        result: dict[str, Any] = self.call("POST", f"/_sandbox/accounts/{token}/contacts", fields)
-        return result
-
-    def delete_voucher(self, token: str, voucher_id: int) -> None:
-        """Delete a receipt as an accountant would in sevDesk's web app."""
-        self.call("DELETE", f"/_sandbox/accounts/{token}/vouchers/{voucher_id}")
-
-    def edit_voucher(self, token: str, voucher_id: int, **changes: Any) -> dict[str, Any]:
-        """Change a receipt as an accountant would: ``status``, ``voucherDate``
-        (YYYY-MM-DD), ``description``, ``positions`` (by index: ``sumGross``, ``taxRate``)."""
-        result: dict[str, Any] = self.call(
-            "PATCH", f"/_sandbox/accounts/{token}/vouchers/{voucher_id}", changes
-        )
-        return result
-
-    def revoke(self, token: str) -> None:
-        self.call("POST", f"/_sandbox/accounts/{token}/revoke")
-
-    def restore(self, token: str) -> None:
-        self.call("POST", f"/_sandbox/accounts/{token}/restore")
-
-    def state(self, token: str) -> dict[str, Any]:
-        result: dict[str, Any] = self.call("GET", f"/_sandbox/accounts/{token}")
-        return result
-
-    def add_bank_account(
-        self, token: str, name: str, accounting_number: str, iban: str | None = None
-    ) -> int:
-        """A bank account connected to sevDesk (``online``: its lines are imported)."""
-        body = {"name": name, "accounting_number": accounting_number, "iban": iban}
-        account_id = self.call("POST", f"/_sandbox/accounts/{token}/check-accounts", body)["id"]
-        return int(account_id)
-
-    def import_bank_line(
-        self,
-        token: str,
-        check_account: int,
-        amount: str,
-        purpose: str,
-        *,
-        value_date: str,
-        payer: str = "",
-    ) -> int:
-        """sevDesk's bank import brings a line; returns its id."""
-        body = {
-            "check_account": check_account,
-            "amount": amount,
-            "purpose": purpose,
-            "payer": payer,
-            "value_date": value_date,
-        }
-        line_id = self.call("POST", f"/_sandbox/accounts/{token}/transactions", body)["id"]
-        return int(line_id)
-
-    def pay_voucher(self, token: str, voucher_id: int | str, **fields: Any) -> dict[str, Any]:
-        """The bookkeeper books a receipt in sevDesk: ``transaction`` (a bank line) or
-        ``check_account``; ``amount`` (default: the line's or what is open), ``date``."""
-        result: dict[str, Any] = self.call(
-            "POST", f"/_sandbox/accounts/{token}/vouchers/{voucher_id}/pay", fields
-        )
-        return result
-
-    def unpay_voucher(self, token: str, voucher_id: int | str) -> None:
-        """The bookkeeper resets a paid receipt to open: its payments are undone."""
-        self.call("POST", f"/_sandbox/accounts/{token}/vouchers/{voucher_id}/unpay")
-
-    def payment_settings(self, token: str, *, payment_updates_voucher: bool) -> None:
-        self.call(
-            "PUT",
-            f"/_sandbox/accounts/{token}/payment-settings",
-            {"payment_updates_voucher": payment_updates_voucher},
         )
 
 

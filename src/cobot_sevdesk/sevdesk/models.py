@@ -27,6 +27,18 @@ def sevdesk_date(day: dt.date) -> str:
     return day.strftime("%d.%m.%Y")
 
 
+def receipt_url(api_base: str, voucher_id: int) -> str:
+    """Where an admin opens a receipt in sevDesk's web app.
+
+    UNCERTAIN: sevDesk documents no links into its web app. This is the pattern an
+    open-source sevDesk integration uses (Nerdscave/SevDesk-V2-WHMCS-Module:
+    ``https://my.sevdesk.de/#/ex/detail/id/<id>``), on the API's host; the one place
+    it is decided.
+    """
+    origin = api_base.split("/api/", 1)[0].rstrip("/")
+    return f"{origin}/#/ex/detail/id/{voucher_id}"
+
+
 #: Allowed position tax rates come as tokens in the receipt guidance.
 RATE_TOKENS = {"ZERO": Decimal(0), "SEVEN": Decimal(7), "NINETEEN": Decimal(19)}
 

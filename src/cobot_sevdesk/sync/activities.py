@@ -43,23 +43,42 @@ def in_space_language(space: Space) -> translation.override:
     return translation.override(space.language or settings.LANGUAGE_CODE)
 
 
-def contact_created(member_name: str, contact_name: str, number: str) -> str:
-    return (
-        _(
+def contact_announced(
+    member_name: str, contact_name: str, number: str, *, created: bool, written: bool
+) -> str:
+    """The contact made or linked for a member; "written to the member's profile" only
+    when the read-back showed it there."""
+    facts = {
+        "contact": escape(contact_name),
+        "number": escape(number),
+        "member": escape(member_name),
+    }
+    if created:
+        text = _(
             "sevDesk: created the contact %(contact)s with customer number %(number)s for the "
-            "member %(member)s. The number was written to the member's profile."
+            "member %(member)s."
         )
-        % {"contact": escape(contact_name), "number": escape(number), "member": escape(member_name)}
-    ).render()
-
-
-def contact_linked(member_name: str, number: str) -> str:
-    return (
-        _(
+    else:
+        text = _(
             "sevDesk: the member %(member)s was linked to the existing sevDesk contact with "
             "customer number %(number)s."
         )
-        % {"member": escape(member_name), "number": escape(number)}
+    announced = (text % facts).render()
+    if written:
+        announced += " " + _("The number was written to the member's profile.").render()
+    return announced
+
+
+def attention_after(item: LedgerItem, announced: str) -> str:
+    """An announcement followed by what the admin must do (the item's attention)."""
+    assert item.attention is not None
+    return (
+        _('%(announced)s %(problem)s <a href="%(link)s">Details</a>')
+        % {
+            "announced": announced,
+            "problem": escape(render(item.attention)),
+            "link": escape(item_link(item)),
+        }
     ).render()
 
 
@@ -77,6 +96,20 @@ def attention(item: LedgerItem, reason: Text) -> str:
     return (
         _('sevDesk: %(reason)s <a href="%(link)s">Details</a>')
         % {"reason": escape(render(reason)), "link": escape(item_link(item))}
+    ).render()
+
+
+def receipt_attention(item: LedgerItem, reason: Text, receipt_link: str) -> str:
+    return (
+        _(
+            'sevDesk: %(reason)s <a href="%(receipt)s">Open the receipt in sevDesk</a> · '
+            '<a href="%(link)s">Details</a>'
+        )
+        % {
+            "reason": escape(render(reason)),
+            "receipt": escape(receipt_link),
+            "link": escape(item_link(item)),
+        }
     ).render()
 
 

@@ -1,5 +1,5 @@
 """A confirmed Cobot member becomes a sevDesk customer contact, and sevDesk's customer
-number goes back to the member in Cobot.
+number goes back to the member in Cobot (checked by reading it back: ``writeback``).
 
 Never a duplicate contact, in this order:
 1. the stored link (a contact we made or linked for this membership before);
@@ -16,6 +16,7 @@ continues where the last attempt stopped.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.db import IntegrityError, transaction
 
@@ -28,6 +29,7 @@ from cobot_sevdesk.sync import activities
 from cobot_sevdesk.sync.context import SpaceContext
 from cobot_sevdesk.sync.outcome import Outcome
 from cobot_sevdesk.sync.rules import mapping
+from cobot_sevdesk.sync.writeback import FAILED, WriteBack, problem, write_back
 from cobot_sevdesk.sync.writes import may_write_again, noting_unknown_outcome
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,8 @@ def sync_member(ctx: SpaceContext, item: LedgerItem) -> Outcome:
     except NotFound:
         return Outcome(State.SKIPPED, _("The membership no longer exists in Cobot."))
     item.update(label=(member.name or member.email or item.cobot_id)[:200])
+    if item.sevdesk_contact_id is None:
+        item.keep(cobot=member.raw)
     if member.confirmed_at is None:
         return Outcome(
             State.SKIPPED, _("Not confirmed yet; it syncs once the membership is confirmed.")
@@ -62,17 +66,20 @@ def sync_member(ctx: SpaceContext, item: LedgerItem) -> Outcome:
         add_address(ctx, item, member, contact_id)
         add_emails(ctx, item, member, contact_id)
     if not item.progress.get("written_back"):
-        if member.customer_number != number:
-            ctx.cobot.set_customer_number(member.id, number)
-        item.mark_step("written_back")
+        result, detail = write_back(ctx, member, number)
+        item.mark_step("written_back", result.value)
+        if result in FAILED:
+            item.flag_attention(problem(result, detail, number))
+    written = str(item.progress.get("written_back"))
     if not item.progress.get("announced"):
         name = member.address.company or member.name
-        text = (
-            activities.contact_created(member.name, name, number)
-            if created
-            else activities.contact_linked(member.name, number)
+        text = activities.contact_announced(
+            member.name, name, number, created=created, written=written == WriteBack.VERIFIED
         )
-        activities.post(ctx, text)
+        if item.attention is not None and written in FAILED:
+            activities.post(ctx, activities.attention_after(item, text), level="WARN")
+        else:
+            activities.post(ctx, text)
         item.mark_step("announced")
     message = (
         _("Created sevDesk contact with customer number %(number)s.")
@@ -106,8 +113,10 @@ def find_or_create_contact(
         may_write_again(item, "contact", _("the contact for %(member)s") % {"member": member.name})
     number = _free_customer_number(ctx)
     item.mark_step("intended_number", number)
+    body = mapping.contact_body(member, number)
+    sent(item, "POST /Contact", body)
     with noting_unknown_outcome(item, "contact"):
-        contact = ctx.sevdesk.create_contact(mapping.contact_body(member, number))
+        contact = ctx.sevdesk.create_contact(body)
     return contact, contact.customer_number or number, True
 
 
@@ -181,9 +190,9 @@ def add_address(ctx: SpaceContext, item: LedgerItem, member: Membership, contact
             == (member.address.street, member.address.post_code, member.address.city)
             for a in existing
         ):
-            ctx.sevdesk.create_contact_address(
-                mapping.address_body(contact_id, member.address, country)
-            )
+            body = mapping.address_body(contact_id, member.address, country)
+            sent(item, "POST /ContactAddress", body)
+            ctx.sevdesk.create_contact_address(body)
     item.mark_step("address")
 
 
@@ -201,8 +210,14 @@ def add_emails(ctx: SpaceContext, item: LedgerItem, member: Membership, contact_
         if email in done:
             continue
         if email.casefold() not in existing:
-            ctx.sevdesk.create_communication_way(
-                mapping.email_body(contact_id, email, billing=billing, main=position == 0)
-            )
+            body = mapping.email_body(contact_id, email, billing=billing, main=position == 0)
+            sent(item, "POST /CommunicationWay", body)
+            ctx.sevdesk.create_communication_way(body)
         done.append(email)
         item.mark_step("emails", done)
+
+
+def sent(item: LedgerItem, request: str, body: dict[str, Any]) -> None:
+    """Add a request body to what the item keeps of what was sent to sevDesk."""
+    before = item.sevdesk_data if isinstance(item.sevdesk_data, list) else []
+    item.keep(sevdesk=[*before, {"request": request, "body": body}])

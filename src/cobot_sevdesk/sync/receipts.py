@@ -21,10 +21,13 @@ from cobot_sevdesk.sync.writes import noting_unknown_outcome
 log = logging.getLogger(__name__)
 
 
-def find_existing_receipt(ctx: SpaceContext, invoice: Invoice) -> Voucher | None:
+def find_existing_receipt(
+    ctx: SpaceContext, invoice: Invoice, *, credit: bool = False
+) -> Voucher | None:
     """A receipt with this document number that is already in sevDesk (ours from an
-    attempt whose answer was lost, or one the admin made by hand)."""
-    found = ctx.sevdesk.find_vouchers_by_description(invoice.number)
+    attempt whose answer was lost, or one the admin made by hand). ``credit``: the
+    invoice is booked as a credit receipt ("C"), with the invoice's amounts negated."""
+    found = ctx.sevdesk.find_vouchers_by_description(invoice.number, direction(credit))
     if len(found) > 1:
         raise BusinessRuleError(
             "ambiguous_receipt",
@@ -38,7 +41,8 @@ def find_existing_receipt(ctx: SpaceContext, invoice: Invoice) -> Voucher | None
     if not found:
         return None
     voucher = found[0]
-    if voucher.sum_gross != cents(invoice.total.gross):
+    expected = -cents(invoice.total.gross) if credit else cents(invoice.total.gross)
+    if voucher.sum_gross != expected:
         raise BusinessRuleError(
             "receipt_differs",
             _(
@@ -48,7 +52,7 @@ def find_existing_receipt(ctx: SpaceContext, invoice: Invoice) -> Voucher | None
             % {
                 "invoice": invoice.number,
                 "theirs": voucher.sum_gross,
-                "ours": cents(invoice.total.gross),
+                "ours": expected,
             },
         )
     return voucher
@@ -62,18 +66,36 @@ def create_receipt(ctx: SpaceContext, item: LedgerItem, plan: mapping.ReceiptPla
         filename = ctx.sevdesk.upload_temp_file(mapping.pdf_filename(invoice), pdf)
     else:
         log.warning("invoice %s of %s has no PDF link", invoice.id, ctx.space.subdomain)
+    body = mapping.receipt_body(plan, filename)
+    item.keep(sevdesk=[{"request": "POST /Voucher/Factory/saveVoucher", "body": body}])
     with noting_unknown_outcome(item, "receipt"):
-        return ctx.sevdesk.save_voucher(mapping.receipt_body(plan, filename))
+        return ctx.sevdesk.save_voucher(body)
+
+
+def direction(credit: bool) -> str:
+    """sevDesk's creditDebit: D for revenue, C for a reduction of it."""
+    return "C" if credit else "D"
+
+
+def tag_once(ctx: SpaceContext, item: LedgerItem, step: str, tag: str) -> None:
+    """Tag the item's receipt, unless an earlier attempt did."""
+    if item.progress.get(step):
+        return
+    assert item.sevdesk_voucher_id is not None
+    ctx.sevdesk.tag_voucher(item.sevdesk_voucher_id, tag)
+    item.mark_step(step)
 
 
 def check_created_once(
-    ctx: SpaceContext, item: LedgerItem, invoice: Invoice, voucher: Voucher
+    ctx: SpaceContext, item: LedgerItem, invoice: Invoice, voucher: Voucher, *, credit: bool = False
 ) -> None:
     """After a create, look once more: a write of an earlier attempt that sevDesk
     committed late would show up as a second receipt. sevDesk's API cannot delete
     receipts, so the admin is told which one to delete."""
     others = [
-        v for v in ctx.sevdesk.find_vouchers_by_description(invoice.number) if v.id != voucher.id
+        v
+        for v in ctx.sevdesk.find_vouchers_by_description(invoice.number, direction(credit))
+        if v.id != voucher.id
     ]
     if not others:
         return

@@ -46,6 +46,12 @@ class SettingsForm(forms.Form):
     small_business = forms.BooleanField(
         label=gettext_lazy("Small business under §19 UStG (no VAT on invoices)"), required=False
     )
+    write_back_numbers = forms.BooleanField(
+        label=gettext_lazy("Write customer numbers back to Cobot"), required=False, initial=True
+    )
+    tag_import = forms.BooleanField(
+        label=gettext_lazy("Tag every receipt “Import”"), required=False, initial=True
+    )
 
     def __init__(self, *args: Any, space: Space, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

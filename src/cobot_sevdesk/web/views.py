@@ -5,6 +5,7 @@ dashboard, item details, retries, backfills, disconnect. All go through
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,7 @@ from cobot_sevdesk.errors import SyncError
 from cobot_sevdesk.ledger.models import Backfill, LedgerItem, Space
 from cobot_sevdesk.messages import render as render_text
 from cobot_sevdesk.runtime.tasks import wake_space
+from cobot_sevdesk.sevdesk.models import receipt_url
 from cobot_sevdesk.sync.context import SpaceContext, clear_caches
 from cobot_sevdesk.sync.payments import handled_by_admin
 from cobot_sevdesk.sync.reconcile import take_baseline
@@ -76,6 +78,8 @@ def settings_view(request: HttpRequest, space: Space) -> HttpResponse:
                 "cost_centre_number": space.cost_centre_number,
                 "due_days": space.due_days,
                 "small_business": space.small_business,
+                "write_back_numbers": space.write_back_numbers,
+                "tag_import": space.tag_import,
             },
         )
     checks, check_error = booking_code_check(space)
@@ -99,6 +103,8 @@ def _save_settings(request: HttpRequest, space: Space, data: dict[str, Any]) -> 
     space.cost_centre_number = data["cost_centre_number"]
     space.due_days = data["due_days"]
     space.small_business = data["small_business"]
+    space.write_back_numbers = data["write_back_numbers"]
+    space.tag_import = data["tag_import"]
     space.sevdesk_token_ok = True
     now = timezone.now()
     if first_time:
@@ -205,7 +211,26 @@ def dashboard(request: HttpRequest, space: Space) -> HttpResponse:
 @space_view
 def item_detail(request: HttpRequest, space: Space, item_id: int) -> HttpResponse:
     item = get_object_or_404(space.items, pk=item_id)
-    return render(request, "web/item.html", {"space": space, "item": item})
+    return render(
+        request,
+        "web/item.html",
+        {
+            "space": space,
+            "item": item,
+            "receipt_url": (
+                receipt_url(settings.SEVDESK_URL, item.sevdesk_voucher_id)
+                if item.sevdesk_voucher_id
+                else ""
+            ),
+            # The audit trail, as readable JSON (kept without secrets: ``LedgerItem.keep``).
+            "cobot_json": _pretty(item.cobot_data),
+            "sevdesk_json": _pretty(item.sevdesk_data),
+        },
+    )
+
+
+def _pretty(data: Any) -> str:
+    return "" if data is None else json.dumps(data, indent=2, ensure_ascii=False)
 
 
 @space_view

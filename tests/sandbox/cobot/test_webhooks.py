@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 import requests
 
+from cobot_sevdesk.cobot.client import CobotClient, CobotUrls
+from cobot_sevdesk.errors import NotFound
 from cobot_sevdesk.sandbox.app import App, Request, Response
 from cobot_sevdesk.sandbox.control import Sandboxes
 from cobot_sevdesk.sandbox.server import serve_in_thread
@@ -154,3 +156,58 @@ def test_redirects_are_not_followed(
     wait_for(lambda: sandboxes.cobot.deliveries()[0]["state"] == "deactivated")
     attempts = sandboxes.cobot.deliveries()[0]["attempts"]
     assert [a["outcome"] for a in attempts] == ["302"] * 4
+
+
+def test_cancelling_writing_off_and_deleting_an_invoice_fire_their_events(
+    sandboxes: Sandboxes,
+) -> None:
+    admin = sandboxes.cobot.add_user("ada@example.org")
+    sandboxes.cobot.add_space("co-up", "co.up", [admin["id"]])
+    token = sandboxes.cobot.add_token(admin["id"], space="co-up")
+    cobot = sandboxes.cobot
+    client = CobotClient(
+        token,
+        subdomain="co-up",
+        urls=CobotUrls(cobot.base_url, cobot.space_url_template, cobot.api2_url),
+    )
+    for event in ("updated_invoice", "wrote_off_invoice", "deleted_invoice"):
+        client.create_subscription(event, f"http://127.0.0.1:9/{event}")
+    lines = [{"description": "Desk", "quantity": "1", "unit_net": "10", "tax_rate": "19"}]
+    first, second, third = (cobot.add_invoice("co-up", lines) for _ in range(3))
+    assert cobot.cancel_invoice("co-up", first["id"])["attributes"]["paidStatus"] == "canceled"
+    assert cobot.write_off_invoice("co-up", second["id"])["attributes"]["paidStatus"] == (
+        "writtenOff"
+    )
+    cobot.delete_invoice("co-up", third["id"])
+    assert client.get_invoice(first["id"]).paid_status == "canceled"
+    with pytest.raises(NotFound):
+        client.get_invoice(third["id"])
+    fired = [(d["event"], d["payload"]["url"].rsplit("/", 1)[1]) for d in cobot.deliveries()]
+    assert fired == [
+        ("updated_invoice", first["id"]),
+        ("wrote_off_invoice", second["id"]),
+        ("deleted_invoice", third["id"]),
+    ]
+
+
+@pytest.mark.parametrize(("mode", "status"), [("store", 200), ("ignore", 200), ("refuse", 403)])
+def test_the_write_back_can_be_ignored_or_refused(
+    sandboxes: Sandboxes, mode: str, status: int
+) -> None:
+    admin = sandboxes.cobot.add_user("ada@example.org")
+    sandboxes.cobot.add_space("co-up", "co.up", [admin["id"]])
+    token = sandboxes.cobot.add_token(admin["id"], space="co-up")
+    member = sandboxes.cobot.add_member("co-up", "Jane Doe", customer_number="C-1")
+    sandboxes.cobot.write_back("co-up", mode, 403)
+    url = f"{sandboxes.cobot.space_url_template.format(subdomain='co-up')}/api/memberships/"
+    answer = requests.put(
+        url + member["id"],
+        json={"customer_number": "1000"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert answer.status_code == status
+    kept = requests.get(
+        url + member["id"], headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+    assert kept.json()["customer_number"] == ("1000" if mode == "store" else "C-1")

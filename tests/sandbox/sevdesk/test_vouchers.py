@@ -28,7 +28,11 @@ def test_valid_income_receipt_is_stored_with_string_sums(api: Any) -> None:
         ({"status": 1000}, "status 50"),
         ({"supplierName": None}, "supplier or supplierName"),
         ({"taxRule": None}, "taxRule is required"),
+        # Documented as not usable in vouchers: §18b reverse charge and One-Stop-Shop.
         ({"taxRule": {"id": 21, "objectName": "TaxRule"}}, "cannot be used on vouchers"),
+        ({"taxRule": {"id": 18, "objectName": "TaxRule"}}, "cannot be used on vouchers"),
+        ({"taxRule": {"id": 19, "objectName": "TaxRule"}}, "cannot be used on vouchers"),
+        ({"taxRule": {"id": 20, "objectName": "TaxRule"}}, "cannot be used on vouchers"),
         ({"creditDebit": "X"}, "creditDebit"),
         ({"currency": "CHF"}, "propertyExchangeRate"),
         ({"costCentre": {"id": 1, "objectName": "CostCentre"}}, "Cost centre"),
@@ -164,3 +168,45 @@ def test_positions_of_the_whole_account_are_counted_and_paged(api: Any) -> None:
     assert counted["total"] == 6 and len(counted["objects"]) == 1
     second = api("GET", "/VoucherPos", params={"limit": 4, "offset": 4}).json()["objects"]
     assert len(second) == 2
+
+
+@pytest.mark.parametrize(
+    ("sent", "sums"),
+    [
+        # gross mode: the gross as sent, net = round(gross / 1.19), tax the rest
+        ({"net": False, "sumGross": "1.18"}, ("0.99", "0.19", "1.18")),
+        ({"net": False, "sumGross": "-11.90"}, ("-10", "-1.90", "-11.90")),
+        # sumNet is read-only in gross mode: sent or not, it changes nothing
+        ({"net": False, "sumGross": "1.18", "sumNet": "5.00"}, ("0.99", "0.19", "1.18")),
+        # net mode: tax = round(net * 0.19), gross = net + tax
+        ({"net": True, "sumNet": "0.99", "sumGross": None}, ("0.99", "0.19", "1.18")),
+    ],
+)
+def test_a_positions_sums_are_computed_from_the_authoritative_one(
+    api: Any, sent: dict[str, Any], sums: tuple[str, str, str]
+) -> None:
+    response = save(api, voucher(), [position(**sent)])
+    assert response.status_code == 201, response.text
+    [stored] = response.json()["objects"]["voucherPos"]
+    assert (stored["sumNet"], stored["sumTax"], stored["sumGross"]) == sums
+
+
+def test_a_reduction_of_revenue_is_a_credit_voucher_on_the_revenue_account(api: Any) -> None:
+    """As sevDesk's help centre books a credit note (an expense receipt reducing the
+    revenue) and the Stripe→sevDesk sync books refunds: C, revenue account, the
+    original's revenue tax rule, positive amounts."""
+    credit = save(api, voucher(creditDebit="C"), [position()])
+    assert credit.status_code == 201, credit.text
+    assert credit.json()["objects"]["voucher"]["creditDebit"] == "C"
+    # An expense rule on a revenue account is still refused, whatever the direction.
+    expense_rule = save(
+        api, voucher(creditDebit="C", taxRule={"id": 9, "objectName": "TaxRule"}), [position()]
+    )
+    assert expense_rule.status_code == 422
+    # A credit voucher on an expense account with an expense rule: an ordinary expense.
+    bought = save(
+        api,
+        voucher(creditDebit="C", taxRule={"id": 9, "objectName": "TaxRule"}),
+        [position(datev=4285)],
+    )
+    assert bought.status_code == 201, bought.text

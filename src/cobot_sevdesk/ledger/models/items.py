@@ -17,6 +17,7 @@ from cobot_sevdesk.ledger.models.fields import MessageField
 from cobot_sevdesk.ledger.models.queries import OPEN_STATES, LedgerItemQuerySet
 from cobot_sevdesk.ledger.models.space import Space
 from cobot_sevdesk.messages import Message, Text, _, as_message, render
+from cobot_sevdesk.scrub import scrub
 
 
 class LedgerItem(models.Model):
@@ -91,6 +92,10 @@ class LedgerItem(models.Model):
     #: Something the admin must look at although the item is done (a duplicate in
     #: sevDesk, a cancellation in Cobot, ...); listed until they mark it handled.
     attention = MessageField(null=True, blank=True)
+    #: The audit trail: the Cobot object as fetched, and what we sent to sevDesk (the
+    #: receipt's or contact's request bodies), both without secrets (``keep``).
+    cobot_data = models.JSONField(null=True, blank=True)
+    sevdesk_data = models.JSONField(null=True, blank=True)
     #: The Cobot activity for the current failure was posted (post once, not per retry).
     failure_reported = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
@@ -196,6 +201,17 @@ class LedgerItem(models.Model):
     def mark_step(self, name: str, value: object = True) -> None:
         """Record that step ``name`` is done; a retry skips it."""
         self._save(progress={**self.progress, name: value})
+
+    def keep(self, *, cobot: Any = None, sevdesk: Any = None) -> None:
+        """Keep what Cobot sent (``cobot``) and what was sent to sevDesk (``sevdesk``)
+        for the item's page, with anything that grants access removed."""
+        fields = {}
+        if cobot is not None:
+            fields["cobot_data"] = scrub(cobot)
+        if sevdesk is not None:
+            fields["sevdesk_data"] = scrub(sevdesk)
+        if fields:
+            self._save(**fields)
 
     def note(self, kind: str, message: Text) -> None:
         LedgerEvent.objects.create(item=self, kind=kind, message=as_message(message))

@@ -65,6 +65,11 @@ class Space(models.Model):
     #: the tokens (``rotate-keys`` re-encrypts it). Read only to build callback URLs
     #: for Cobot; never on the webhook path, which looks spaces up by ``webhook_key``.
     webhook_secret_encrypted = models.TextField(blank=True, default="")
+    #: Write sevDesk's customer number back to the member in Cobot (the call is
+    #: undocumented; an admin whose Cobot refuses or ignores it switches it off).
+    write_back_numbers = models.BooleanField(default=True)
+    #: Tag every receipt "Import", as Cobot's own add-on does.
+    tag_import = models.BooleanField(default=True)
     webhook_key = models.CharField(max_length=64, unique=True, editable=False)
 
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)

@@ -87,6 +87,7 @@ def invoice_json(state: CobotState, space: Space, inv: dict[str, Any]) -> dict[s
         "items": items,
         "total_amount": total["gross"],
         "total_amount_without_taxes": total["net"],
+        "paid_status": inv.get("paid_status", "unpaid"),
         "url": f"{state.space_url(space)}/api/invoices/{inv['id']}",
     }
 
@@ -196,8 +197,17 @@ class Api1(Area[CobotState]):
             number = body["customer_number"]
             if number is not None and (not isinstance(number, str) or len(number) > 40):
                 raise HttpError(422, {"errors": {"customer_number": "is invalid"}})
-            with self.state.lock:
-                member["customer_number"] = number
+            if space.write_back == "refuse":
+                status = space.write_back_status
+                raise HttpError(
+                    status,
+                    {"error": "forbidden"}
+                    if status == 403
+                    else {"errors": {"customer_number": "is not writable"}},
+                )
+            if space.write_back == "store":
+                with self.state.lock:
+                    member["customer_number"] = number
         return membership_json(self.state, space, member)
 
     # -- invoices and accounting codes ----------------------------------------------------

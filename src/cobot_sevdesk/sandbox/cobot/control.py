@@ -1,7 +1,8 @@
 """The sandbox's own control endpoints (``/_sandbox/...``, not part of Cobot): create
-users, OAuth clients, tokens and spaces; add members and invoices as if an admin did
-it in Cobot (which fires the webhooks); look at a space's state and the deliveries;
-configure webhooks and the rate limit. ``cobot_sevdesk.sandbox.control`` is their
+users, OAuth clients, tokens and spaces; add members and invoices, and cancel, write
+off or delete invoices, as if an admin did it in Cobot (which fires the webhooks);
+look at a space's state and the deliveries; configure webhooks, the rate limit and how
+the customer-number write-back is treated. ``cobot_sevdesk.sandbox.control`` is their
 client."""
 
 from __future__ import annotations
@@ -39,7 +40,10 @@ class Control(Area[CobotState]):
         r("POST", s + "/memberships/<id>/confirm", self.confirm_membership)
         r("POST", s + "/invoices", self.post_invoice)
         r("PATCH", s + "/invoices/<id>", self.update_invoice)
+        r("POST", s + "/invoices/<id>/cancel", self.cancel_invoice)
+        r("POST", s + "/invoices/<id>/write-off", self.write_off_invoice)
         r("DELETE", s + "/invoices/<id>", self.delete_invoice)
+        r("PUT", s + "/write-back", self.configure_write_back)
         r("POST", s + "/subscriptions/<id>/deactivate", self.deactivate)
         r("GET", "/_sandbox/deliveries", self.list_deliveries)
         r("PUT", "/_sandbox/webhooks", self.configure_webhooks)
@@ -260,15 +264,45 @@ class Control(Area[CobotState]):
         self.webhooks.emit(space, "updated_invoice", self._invoice_url(space, invoice))
         return Response(200, {"data": api2.invoice_json(self.state, space, invoice)})
 
-    def delete_invoice(self, request: Request) -> Response:
-        """An admin deletes an invoice in Cobot (its help centre says it is gone for
-        good; the number leaves a gap)."""
+    def _invoice(self, request: Request) -> tuple[Space, dict[str, Any]]:
         space = self._space(request)
-        with self.state.lock:
-            invoice = space.invoices.pop(request.params["id"], None)
+        invoice = space.invoices.get(request.params["id"])
         if invoice is None:
             raise HttpError(404, {"error": "no such invoice"})
+        return space, invoice
+
+    def cancel_invoice(self, request: Request) -> Response:
+        """Cancelling shows as ``paidStatus: canceled`` and an ``updated_invoice``."""
+        space, invoice = self._invoice(request)
+        with self.state.lock:
+            invoice["paid_status"] = "canceled"
+        self.webhooks.emit(space, "updated_invoice", self._invoice_url(space, invoice))
+        return Response(200, {"data": api2.invoice_json(self.state, space, invoice)})
+
+    def write_off_invoice(self, request: Request) -> Response:
+        space, invoice = self._invoice(request)
+        with self.state.lock:
+            invoice["paid_status"] = "writtenOff"
+        self.webhooks.emit(space, "wrote_off_invoice", self._invoice_url(space, invoice))
+        return Response(200, {"data": api2.invoice_json(self.state, space, invoice)})
+
+    def delete_invoice(self, request: Request) -> Response:
+        """The invoice is gone from both APIs; the webhook still carries its URL."""
+        space, invoice = self._invoice(request)
+        with self.state.lock:
+            del space.invoices[invoice["id"]]
         self.webhooks.emit(space, "deleted_invoice", self._invoice_url(space, invoice))
+        return Response(204)
+
+    def configure_write_back(self, request: Request) -> Response:
+        space = self._space(request)
+        body = request.json()
+        mode = body.get("mode", "store")
+        if mode not in ("store", "ignore", "refuse"):
+            raise HttpError(400, {"error": "mode must be store, ignore or refuse"})
+        with self.state.lock:
+            space.write_back = mode
+            space.write_back_status = int(body.get("status", 422))
         return Response(204)
 
     def deactivate(self, request: Request) -> Response:

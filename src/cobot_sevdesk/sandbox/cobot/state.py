@@ -54,6 +54,11 @@ class Space:
     accounting_codes: list[dict[str, Any]] = field(default_factory=list)
     subscriptions: dict[str, dict[str, Any]] = field(default_factory=dict)
     activities: list[dict[str, Any]] = field(default_factory=list)
+    #: How ``PUT /api/memberships/<id>`` treats a customer number (the call is our
+    #: guess): "store" it, "ignore" it (answer 200, keep the old one) or "refuse" it
+    #: with ``write_back_status``. Set through the control API.
+    write_back: str = "store"
+    write_back_status: int = 422
 
 
 class CobotState:

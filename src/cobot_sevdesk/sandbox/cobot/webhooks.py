@@ -34,6 +34,7 @@ WEBHOOK_EVENTS = (
     "canceled_membership",
     "created_invoice",
     "updated_invoice",
+    "wrote_off_invoice",
     "deleted_invoice",
 )
 

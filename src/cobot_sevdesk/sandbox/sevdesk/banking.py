@@ -26,6 +26,7 @@ from typing import Any
 
 from cobot_sevdesk.sandbox.app import App, Area, Request, Response
 from cobot_sevdesk.sandbox.sevdesk.dates import parse_date
+from cobot_sevdesk.sandbox.sevdesk.positions import CENT
 from cobot_sevdesk.sandbox.sevdesk.state import (
     BERLIN,
     Account,
@@ -38,7 +39,6 @@ from cobot_sevdesk.sandbox.sevdesk.state import (
     s,
     stamp,
 )
-from cobot_sevdesk.sandbox.sevdesk.vouchers import CENT
 
 #: Voucher status after a booking: partially paid and paid (documented).
 PARTIALLY_PAID, PAID = 750, 1000

@@ -22,8 +22,9 @@ from cobot_sevdesk.sandbox.sevdesk.bookkeeping import (
     guide_json,
 )
 from cobot_sevdesk.sandbox.sevdesk.contacts import contact_json, names, store_contact
+from cobot_sevdesk.sandbox.sevdesk.positions import position_sums
 from cobot_sevdesk.sandbox.sevdesk.state import Account, SevdeskState, now
-from cobot_sevdesk.sandbox.sevdesk.vouchers import gross_sums, position_json, voucher_json
+from cobot_sevdesk.sandbox.sevdesk.vouchers import position_json, voucher_json
 
 
 class Control(Area[SevdeskState]):
@@ -137,7 +138,10 @@ class Control(Area[SevdeskState]):
                 position = positions[index]
                 rate = Decimal(str(change.get("taxRate", position["taxRate"])))
                 gross = Decimal(str(change.get("sumGross", position["sumGross"])))
-                position.update(taxRate=rate, net=False, **gross_sums(gross, rate))
+                net, tax, gross = position_sums(
+                    net_mode=False, sum_net=None, sum_gross=gross, rate=rate
+                )
+                position.update(taxRate=rate, net=False, sumNet=net, sumTax=tax, sumGross=gross)
             for key in ("sumNet", "sumTax", "sumGross"):
                 voucher[key] = sum((p[key] for p in positions), Decimal(0))
             voucher["update"] = now()

@@ -5,18 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from cobot_sevdesk.sandbox.app import App, Area, Request, Response
-from cobot_sevdesk.sandbox.sevdesk.bookkeeping import (
-    ALL_RULES,
-    LEGACY_TAX_TYPES,
-    RATE_TOKENS,
-    RULES_NOT_FOR_VOUCHERS,
-)
+from cobot_sevdesk.sandbox.sevdesk import positions as rules
 from cobot_sevdesk.sandbox.sevdesk.contacts import contact_ref
-from cobot_sevdesk.sandbox.sevdesk.dates import in_range, parse_date
+from cobot_sevdesk.sandbox.sevdesk.dates import in_range
 from cobot_sevdesk.sandbox.sevdesk.state import (
     BERLIN,
     Account,
@@ -30,30 +25,11 @@ from cobot_sevdesk.sandbox.sevdesk.state import (
     stamp,
 )
 
-CENT = Decimal("0.01")
-
-
-def _optional_date(body: dict[str, Any], field_name: str) -> dt.date | None:
-    return parse_date(body[field_name], field_name) if body.get(field_name) else None
-
 
 def _date_json(day: dt.date | None) -> str | None:
     if day is None:
         return None
     return dt.datetime(day.year, day.month, day.day, tzinfo=BERLIN).isoformat(timespec="seconds")
-
-
-def _decimal(value: Any, field_name: str) -> Decimal:
-    if isinstance(value, bool):
-        raise error(422, f"{field_name} must be a number")
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        raise error(422, f"{field_name} must be a number") from None
-
-
-def _cents(value: Decimal) -> Decimal:
-    return value.quantize(CENT, ROUND_HALF_UP)
 
 
 def _sums(item: dict[str, Any]) -> dict[str, str | None]:
@@ -119,91 +95,6 @@ def position_json(account: Account, position: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _tax_rule(voucher_in: dict[str, Any]) -> int:
-    rule = voucher_in.get("taxRule")
-    if rule is not None:
-        rule_id = ref_id(rule, "TaxRule", "taxRule")
-    elif voucher_in.get("taxType") in LEGACY_TAX_TYPES:
-        # Documented transition: 1.0 taxTypes are mapped on 2.0 accounts.
-        rule_id = LEGACY_TAX_TYPES[voucher_in["taxType"]]
-    else:
-        raise error(422, "taxRule is required (bookkeeping system 2.0)")
-    if rule_id in RULES_NOT_FOR_VOUCHERS:
-        raise error(422, f"Tax rule {rule_id} cannot be used on vouchers")
-    if rule_id not in ALL_RULES:
-        raise error(422, f"Unknown tax rule {rule_id}")
-    return rule_id
-
-
-def _position(
-    account: Account, raw: Any, index: int, rule_id: int, credit_debit: str
-) -> dict[str, Any]:
-    """One position of ``voucherPosSave``, checked and with its sums computed."""
-    where = f"voucherPosSave[{index}]"
-    if (
-        not isinstance(raw, dict)
-        or raw.get("objectName") != "VoucherPos"
-        or raw.get("mapAll") is not True
-    ):
-        raise error(400, f"{where} needs objectName 'VoucherPos' and mapAll true")
-    if raw.get("accountDatev") is not None:
-        datev_id = ref_id(raw["accountDatev"], "AccountDatev", f"{where}.accountDatev")
-    elif raw.get("accountingType") is not None:
-        # Documented: 1.0 accounting types still work if the guidance knows the account.
-        datev_id = ref_id(raw["accountingType"], "AccountingType", f"{where}.accountingType")
-    else:
-        raise error(422, f"{where}: accountDatev is required")
-    guide = account.account_by_datev(datev_id)
-    if guide is None:
-        raise error(422, f"{where}: booking account {datev_id} is not available for this client")
-    wanted = "REVENUE" if credit_debit == "D" else "EXPENSE"
-    if wanted not in guide["receiptTypes"]:
-        raise error(
-            422,
-            f"{where}: account {guide['accountNumber']} "
-            f"cannot be used on {wanted.lower()} receipts",
-        )
-    rate = _decimal(raw.get("taxRate"), f"{where}.taxRate")
-    token = RATE_TOKENS.get(rate)
-    if rule_id not in guide["rules"]:
-        raise error(
-            422,
-            f"{where}: tax rule {rule_id} is not allowed for account {guide['accountNumber']}",
-        )
-    if token is None or token not in ALL_RULES[rule_id][2]:
-        raise error(
-            422,
-            f"{where}: tax rate {rate} is not allowed with tax rule {rule_id} "
-            f"on account {guide['accountNumber']}",
-        )
-    net_mode = raw.get("net")
-    if not isinstance(net_mode, bool):
-        raise error(422, f"{where}: net must be true or false")
-    if net_mode:
-        sum_net = _cents(_decimal(raw.get("sumNet"), f"{where}.sumNet"))
-        sum_tax = _cents(sum_net * rate / 100)
-        sums = {"sumNet": sum_net, "sumTax": sum_tax, "sumGross": sum_net + sum_tax}
-    else:
-        sums = gross_sums(_decimal(raw.get("sumGross"), f"{where}.sumGross"), rate)
-    # LENIENT: negative sums (credit notes as negative receipts) are accepted;
-    # whether the live API accepts them on income receipts is not documented.
-    return {
-        "accountDatev": datev_id,
-        "taxRate": rate,
-        "net": net_mode,
-        **sums,
-        "comment": raw.get("comment"),
-    }
-
-
-def gross_sums(gross: Decimal, rate: Decimal) -> dict[str, Decimal]:
-    """A gross position's sums as sevDesk computes them: the net is the gross divided
-    by (1 + rate), rounded; the VAT is what is left."""
-    sum_gross = _cents(gross)
-    sum_net = _cents(sum_gross / (1 + rate / 100))
-    return {"sumNet": sum_net, "sumTax": sum_gross - sum_net, "sumGross": sum_gross}
-
-
 class Vouchers(Area[SevdeskState]):
     def register(self, app: App) -> None:
         app.route("POST", "/Voucher/Factory/saveVoucher", self.save_voucher)
@@ -237,10 +128,10 @@ class Vouchers(Area[SevdeskState]):
         supplier_name = voucher_in.get("supplierName")
         if supplier_id is None and not (isinstance(supplier_name, str) and supplier_name.strip()):
             raise error(422, "Either supplier or supplierName must be given")
-        rule_id = _tax_rule(voucher_in)
-        voucher_date = _optional_date(voucher_in, "voucherDate")
-        delivery_date = _optional_date(voucher_in, "deliveryDate")
-        deadline = _optional_date(voucher_in, "paymentDeadline")
+        rule_id = rules.tax_rule(voucher_in)
+        voucher_date = rules.optional_date(voucher_in, "voucherDate")
+        delivery_date = rules.optional_date(voucher_in, "deliveryDate")
+        deadline = rules.optional_date(voucher_in, "paymentDeadline")
         currency = voucher_in.get("currency") or "EUR"
         if currency != "EUR" and not (
             voucher_in.get("propertyExchangeRate")
@@ -258,7 +149,7 @@ class Vouchers(Area[SevdeskState]):
         if not isinstance(positions_in, list) or not positions_in:
             raise error(422, "A voucher needs at least one position in voucherPosSave")
         positions = [
-            _position(account, p, i, rule_id, credit_debit) for i, p in enumerate(positions_in)
+            rules.position(account, p, i, rule_id, credit_debit) for i, p in enumerate(positions_in)
         ]
         if len({p["net"] for p in positions}) > 1:
             raise error(422, "All positions of a voucher must use the same net mode")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from cobot_sevdesk.cobot.models import Address, Invoice, Membership
+from cobot_sevdesk.cobot.models import Address, Invoice, InvoiceLine, Membership
 from cobot_sevdesk.sevdesk.models import (
     CUSTOMER_CATEGORY,
     INVOICE_ADDRESS_CATEGORY,
@@ -21,7 +21,7 @@ from cobot_sevdesk.sevdesk.models import (
     Country,
     sevdesk_date,
 )
-from cobot_sevdesk.sync.rules.money import LineAmount
+from cobot_sevdesk.sync.rules.money import Position
 
 ACTIVE_CONTACT = 1000  # sevDesk contact status "Active"
 
@@ -161,11 +161,17 @@ class ReceiptPlan:
 
     invoice: Invoice
     tax_rule: int
+    #: The booking account of each invoice line.
     accounts: tuple[BookingAccount, ...]
-    amounts: tuple[LineAmount, ...]
+    #: The positions as sent: for a reduction of revenue (``credit``) with the
+    #: opposite sign of the invoice's amounts.
+    positions: tuple[Position, ...]
     payment_deadline: dt.date
     cost_centre_id: int | None
     contact_id: int | None
+    #: A reduction of revenue: booked as a credit ("C") receipt with positive amounts.
+    credit: bool = False
+    #: What a correction invoice corrects, in words ("RE-1, sevDesk receipt 123").
     corrects: str | None = None
 
 
@@ -190,7 +196,9 @@ def receipt_body(plan: ReceiptPlan, filename: str | None) -> dict[str, Any]:
         "objectName": "Voucher",
         "mapAll": True,
         "voucherType": "VOU",
-        "creditDebit": "D",  # D: revenue, "you sold something"
+        # D: revenue, "you sold something"; C for a reduction of revenue (a credit
+        # note is an expense receipt in sevDesk, see ``sync/corrections.py``).
+        "creditDebit": "C" if plan.credit else "D",
         "status": 100,  # open / unpaid
         "voucherDate": sevdesk_date(invoice.invoice_date),
         "deliveryDate": sevdesk_date(invoice.invoice_date),
@@ -207,21 +215,25 @@ def receipt_body(plan: ReceiptPlan, filename: str | None) -> dict[str, Any]:
     if plan.cost_centre_id is not None:
         voucher["costCentre"] = {"id": plan.cost_centre_id, "objectName": "CostCentre"}
     positions = []
-    for amount, account in zip(plan.amounts, plan.accounts, strict=True):
-        line = invoice.lines[amount.index]
-        comment = line.description
-        if line.quantity != 1:
-            comment = f"{line.quantity.normalize():f} × {comment}"
+    for position in plan.positions:
+        account = plan.accounts[position.lines[0]]
+        comment = "; ".join(_line_text(invoice.lines[i]) for i in position.lines)
         if plan.corrects:
-            comment = f"{comment} (correction of {plan.corrects})"
+            # First, so that a long text never cuts it off.
+            comment = f"{plan.corrects}: {comment}"
         positions.append(
             {
                 "objectName": "VoucherPos",
                 "mapAll": True,
                 "accountDatev": {"id": account.datev_id, "objectName": "AccountDatev"},
-                "taxRate": _rate_number(amount.rate),
-                "net": False,  # gross amounts are authoritative: they match Cobot's
-                "sumGross": amount.gross,
+                "taxRate": _rate_number(position.rate),
+                # Gross amounts are authoritative; sevDesk derives the net from each
+                # (documented), and it comes out as sent here (``rules/money.py``).
+                # sumNet is read-only then, and sent because both API descriptions
+                # require it.
+                "net": False,
+                "sumNet": position.net,
+                "sumGross": position.gross,
                 "comment": comment[:250],
             }
         )
@@ -235,15 +247,37 @@ def receipt_body(plan: ReceiptPlan, filename: str | None) -> dict[str, Any]:
     return body
 
 
+def _line_text(line: InvoiceLine) -> str:
+    if line.quantity != 1:
+        return f"{line.quantity.normalize():f} × {line.description}"
+    return line.description
+
+
 def pdf_filename(invoice: Invoice) -> str:
     safe = re.sub(r"[^A-Za-z0-9._-]+", "-", invoice.number).strip("-") or invoice.id
     return f"{safe}.pdf"
 
 
+#: Paid statuses (API 2 ``paidStatus``) under which an invoice no longer stands as
+#: revenue the way its receipt says; and our word for an invoice Cobot deleted.
+CANCELED = "canceled"
+WRITTEN_OFF = "writtenOff"
+DELETED = "deleted"
+
+
+def standing(invoice: Invoice) -> str:
+    """``CANCELED`` or ``WRITTEN_OFF`` if Cobot says so, else "" (paid, unpaid, ...)."""
+    return invoice.paid_status if invoice.paid_status in (CANCELED, WRITTEN_OFF) else ""
+
+
 def invoice_fingerprint(invoice: Invoice) -> str:
-    """A hash of what a receipt is made of; paid status and reminders are left out so
-    that only real edits count as changes."""
-    content = {
+    """A hash of what a receipt is made of, and of whether the invoice still stands.
+
+    Payments and reminders are left out, so they are not changes; a cancellation or a
+    write-off is one. (The standing is added only when there is one, so fingerprints
+    stored before it was part of them still match an unchanged invoice.)
+    """
+    content: dict[str, object] = {
         "number": invoice.number,
         "date": invoice.invoice_date.isoformat(),
         "customer": invoice.customer_number,
@@ -261,4 +295,6 @@ def invoice_fingerprint(invoice: Invoice) -> str:
             for line in invoice.lines
         ],
     }
+    if standing(invoice):
+        content["standing"] = standing(invoice)
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
