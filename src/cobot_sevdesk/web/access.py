@@ -34,7 +34,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model, logout
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext
 
 from cobot_sevdesk import crypto
 from cobot_sevdesk.cobot.client import CobotClient
@@ -131,13 +131,13 @@ def end_session(request: HttpRequest) -> HttpResponse:
     logout(request)
     messages.error(
         request,
-        _("Cobot no longer accepts your login, so you were logged out. Please log in again."),
+        gettext("Cobot no longer accepts your login, so you were logged out. Please log in again."),
     )
     return redirect("web:home")
 
 
 def _unconfirmed(request: HttpRequest, subdomain: str | None) -> HttpResponse:
-    text = _(
+    text = gettext(
         "Cobot could not be reached to confirm that you are still an admin of this space, "
         "so nothing was changed. Please try again in a moment."
     )

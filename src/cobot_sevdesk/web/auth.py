@@ -19,7 +19,7 @@ from django.contrib.auth import login, logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from cobot_sevdesk import crypto
@@ -64,7 +64,9 @@ def home(request: HttpRequest) -> HttpResponse:
 
 def start_login(request: HttpRequest) -> HttpResponse:
     if not settings.COBOT_CLIENT_ID:
-        messages.error(request, _("Log in with Cobot is not set up: COBOT_CLIENT_ID is missing."))
+        messages.error(
+            request, gettext("Log in with Cobot is not set up: COBOT_CLIENT_ID is missing.")
+        )
         return redirect("web:home")
     response: HttpResponse = cobot_oauth().authorize_redirect(request, redirect_uri())
     return response
@@ -73,14 +75,15 @@ def start_login(request: HttpRequest) -> HttpResponse:
 def callback(request: HttpRequest) -> HttpResponse:
     if "error" in request.GET:
         messages.error(
-            request, _("Cobot did not grant access (%(error)s).") % {"error": request.GET["error"]}
+            request,
+            gettext("Cobot did not grant access (%(error)s).") % {"error": request.GET["error"]},
         )
         return redirect("web:home")
     try:
         token = cobot_oauth().authorize_access_token(request)
     except (AuthlibBaseError, KeyError, ValueError) as exc:
         log.warning("Cobot login failed: %s", type(exc).__name__)
-        messages.error(request, _("Logging in with Cobot failed. Please try again."))
+        messages.error(request, gettext("Logging in with Cobot failed. Please try again."))
         return redirect("web:home")
     access_token = token["access_token"]
     client = CobotClient(access_token, timeouts=timeouts())
@@ -90,7 +93,8 @@ def callback(request: HttpRequest) -> HttpResponse:
     except SyncError as exc:
         messages.error(
             request,
-            _("Cobot could not be reached: %(error)s") % {"error": render_text(exc.admin_message)},
+            gettext("Cobot could not be reached: %(error)s")
+            % {"error": render_text(exc.admin_message)},
         )
         return redirect("web:home")
     spaces = [
@@ -107,7 +111,8 @@ def callback(request: HttpRequest) -> HttpResponse:
     access.start_session(request, access_token, spaces)
     if not spaces:
         messages.warning(
-            request, _("You are not an admin of any Cobot space, so there is nothing to connect.")
+            request,
+            gettext("You are not an admin of any Cobot space, so there is nothing to connect."),
         )
         return redirect("web:spaces")
     if len(spaces) == 1:
@@ -143,7 +148,7 @@ def connect_space(request: HttpRequest, subdomain: str) -> HttpResponse:
         except SyncError as exc:
             messages.error(
                 request,
-                _("Cobot refused to connect this space: %(error)s")
+                gettext("Cobot refused to connect this space: %(error)s")
                 % {"error": render_text(exc.admin_message)},
             )
             return redirect("web:spaces")

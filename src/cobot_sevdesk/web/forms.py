@@ -9,8 +9,7 @@ from typing import Any
 
 from django import forms
 from django.utils import timezone
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from cobot_sevdesk.crypto import mask
 from cobot_sevdesk.errors import AuthorizationError, SyncError
@@ -58,7 +57,7 @@ class SettingsForm(forms.Form):
         self.space = space
         self.client: SevdeskClient | None = None
         if space.sevdesk_token_encrypted:
-            self.fields["sevdesk_token"].widget.attrs["placeholder"] = _(
+            self.fields["sevdesk_token"].widget.attrs["placeholder"] = gettext(
                 "%(masked)s (leave empty to keep it)"
             ) % {"masked": mask(space.sevdesk_token)}
 
@@ -66,11 +65,11 @@ class SettingsForm(forms.Form):
         token: str = self.cleaned_data["sevdesk_token"]
         if not token:
             if not self.space.sevdesk_token_encrypted:
-                raise forms.ValidationError(_("Please enter the API token from sevDesk."))
+                raise forms.ValidationError(gettext("Please enter the API token from sevDesk."))
             token = self.space.sevdesk_token
         if not TOKEN_CHARACTERS.fullmatch(token):
             raise forms.ValidationError(
-                _(
+                gettext(
                     "This is not an API token from sevDesk: it may contain only letters, "
                     "digits and punctuation, without spaces. Copy it again from sevDesk "
                     "(Settings › User › your user › API token)."
@@ -81,19 +80,24 @@ class SettingsForm(forms.Form):
             version = client.bookkeeping_version()
         except AuthorizationError:
             raise forms.ValidationError(
-                _(
+                gettext(
                     "sevDesk does not accept this API token. Copy it again from sevDesk "
                     "(Settings › User › your user › API token)."
                 )
             ) from None
         except SyncError as exc:
             raise forms.ValidationError(
-                _("sevDesk could not be reached to check the token (%(error)s). Please try again.")
+                gettext(
+                    "sevDesk could not be reached to check the token (%(error)s). Please try again."
+                )
                 % {"error": render(exc.admin_message)}
             ) from None
         if version != "2.0":
             raise forms.ValidationError(
-                _("This sevDesk account uses bookkeeping system %(version)s; the add-on needs 2.0.")
+                gettext(
+                    "This sevDesk account uses bookkeeping system %(version)s; "
+                    "the add-on needs 2.0."
+                )
                 % {"version": version}
             )
         self.client = client
@@ -108,15 +112,17 @@ class SettingsForm(forms.Form):
             except SyncError as exc:
                 self.add_error(
                     "cost_centre_number",
-                    _("Cost centers could not be read from sevDesk (%(error)s).")
+                    gettext("Cost centers could not be read from sevDesk (%(error)s).")
                     % {"error": render(exc.admin_message)},
                 )
             else:
                 if not any(c.number.strip() == number for c in centres):
-                    known = ", ".join(sorted(c.number for c in centres if c.number)) or _("none")
+                    known = ", ".join(sorted(c.number for c in centres if c.number)) or gettext(
+                        "none"
+                    )
                     self.add_error(
                         "cost_centre_number",
-                        _(
+                        gettext(
                             "sevDesk has no cost center with the number %(number)s "
                             "(it has: %(known)s)."
                         )
@@ -141,7 +147,9 @@ class BackfillForm(forms.Form):
         start, end = cleaned.get("start_date"), cleaned.get("end_date")
         if start and end:
             if end < start:
-                self.add_error("end_date", _("The end must not be before the start."))
+                self.add_error("end_date", gettext("The end must not be before the start."))
             if end > timezone.localdate() + dt.timedelta(days=366):
-                self.add_error("end_date", _("Please choose an end date at most a year ahead."))
+                self.add_error(
+                    "end_date", gettext("Please choose an end date at most a year ahead.")
+                )
         return cleaned

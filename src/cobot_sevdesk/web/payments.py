@@ -12,8 +12,7 @@ from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_POST
 
 from cobot_sevdesk.errors import SyncError
@@ -83,7 +82,7 @@ class PaymentSettingsForm(forms.Form):
             (key, f"{a.name} ({a.accounting_number})" if a.accounting_number else a.name)
             for key, a in self.accounts.items()
         ]
-        choices.append((NEW, _("Create a clearing account for Cobot payments")))
+        choices.append((NEW, gettext("Create a clearing account for Cobot payments")))
         field = self.fields["check_account"]
         assert isinstance(field, forms.ChoiceField)
         field.choices = choices
@@ -95,13 +94,15 @@ class PaymentSettingsForm(forms.Form):
         choice = cleaned.get("check_account")
         if not choice:
             self.add_error(
-                "check_account", _("Choose the sevDesk account the payments are booked on.")
+                "check_account", gettext("Choose the sevDesk account the payments are booked on.")
             )
         elif choice == NEW:
             if not cleaned.get("new_account_number"):
-                self.add_error("new_account_number", _("Enter the booking account number for it."))
+                self.add_error(
+                    "new_account_number", gettext("Enter the booking account number for it.")
+                )
             if not (cleaned.get("new_account_name") or "").strip():
-                self.add_error("new_account_name", _("Enter a name for it."))
+                self.add_error("new_account_name", gettext("Enter a name for it."))
         return cleaned
 
 
@@ -130,7 +131,7 @@ def payment_settings(request: HttpRequest, space: Space) -> HttpResponse:
     accounts, error = accounts_of(space)
     form = PaymentSettingsForm(request.POST, space=space, accounts=accounts)
     if form.is_valid() and not error and _save(space, form):
-        messages.success(request, _("Payment settings saved."))
+        messages.success(request, gettext("Payment settings saved."))
         wake_space(space.pk)
         return redirect("web:settings", space.subdomain)
     return render(
@@ -154,7 +155,7 @@ def _save(space: Space, form: PaymentSettingsForm) -> bool:
             except SyncError as exc:
                 form.add_error(
                     "new_account_number",
-                    _("sevDesk did not create the account: %(error)s")
+                    gettext("sevDesk did not create the account: %(error)s")
                     % {"error": render_text(exc.admin_message)},
                 )
                 return False

@@ -17,7 +17,7 @@ from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from cobot_sevdesk.crypto import mask
@@ -131,14 +131,14 @@ def _save_settings(request: HttpRequest, space: Space, data: dict[str, Any]) -> 
         Space.objects.filter(pk=space.pk).update(webhooks_ok=False)
         messages.warning(
             request,
-            _(
+            gettext(
                 "Saved, but the Cobot webhooks could not be set up yet (%(error)s). "
                 "They are retried automatically."
             )
             % {"error": render_text(exc.admin_message)},
         )
     else:
-        messages.success(request, _("Saved. New members and invoices now go to sevDesk."))
+        messages.success(request, gettext("Saved. New members and invoices now go to sevDesk."))
     wake_space(space.pk)
 
 
@@ -153,7 +153,8 @@ def disconnect(request: HttpRequest, space: Space) -> HttpResponse:
     space.disconnect()
     forget_space(space)
     messages.success(
-        request, _("Disconnected. Nothing more is sent to sevDesk; the sevDesk token was deleted.")
+        request,
+        gettext("Disconnected. Nothing more is sent to sevDesk; the sevDesk token was deleted."),
     )
     return redirect("web:spaces")
 
@@ -241,7 +242,8 @@ def retry_item(request: HttpRequest, space: Space, item_id: int) -> HttpResponse
         wake_space(space.pk)
         messages.success(
             request,
-            _("%(label)s will be sent again in a moment.") % {"label": item.label or item.cobot_id},
+            gettext("%(label)s will be sent again in a moment.")
+            % {"label": item.label or item.cobot_id},
         )
     return redirect("web:item", space.subdomain, item.pk)
 
@@ -255,13 +257,13 @@ def skip_item(request: HttpRequest, space: Space, item_id: int) -> HttpResponse:
     if item.skip(who, request.POST.get("reason", "")[:300]):
         messages.success(
             request,
-            _("%(label)s is skipped: it will not be sent to sevDesk.")
+            gettext("%(label)s is skipped: it will not be sent to sevDesk.")
             % {"label": item.label or item.cobot_id},
         )
     else:
         messages.error(
             request,
-            _("%(label)s cannot be skipped now (it is being sent, or already done).")
+            gettext("%(label)s cannot be skipped now (it is being sent, or already done).")
             % {"label": item.label or item.cobot_id},
         )
     return redirect("web:item", space.subdomain, item.pk)
@@ -275,7 +277,7 @@ def handled_item(request: HttpRequest, space: Space, item_id: int) -> HttpRespon
     if item.attention_handled(getattr(request.user, "email", "") or str(request.user)):
         if item.kind == LedgerItem.Kind.PAYMENT:
             handled_by_admin(item)  # a held payment: the admin saw to it on the other side
-        messages.success(request, _("Marked as handled."))
+        messages.success(request, gettext("Marked as handled."))
     return redirect("web:item", space.subdomain, item.pk)
 
 
@@ -285,7 +287,9 @@ def retry_failed(request: HttpRequest, space: Space) -> HttpResponse:
     count = space.items.retry_failed()
     if count:
         wake_space(space.pk)
-    messages.success(request, _("%(count)s failed item(s) will be sent again.") % {"count": count})
+    messages.success(
+        request, gettext("%(count)s failed item(s) will be sent again.") % {"count": count}
+    )
     return redirect("web:dashboard", space.subdomain)
 
 
@@ -299,7 +303,7 @@ def start_backfill(request: HttpRequest, space: Space) -> HttpResponse:
                 messages.error(request, str(error))
         return redirect("web:dashboard", space.subdomain)
     if Backfill.active_for(space.pk) is not None:
-        messages.error(request, _("A backfill is already running for this space."))
+        messages.error(request, gettext("A backfill is already running for this space."))
         return redirect("web:dashboard", space.subdomain)
     job = Backfill.objects.create(
         space=space,
