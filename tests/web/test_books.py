@@ -171,6 +171,12 @@ def test_paid_amounts_in_the_totals_and_each_paid_difference_linked(
     assert f'href="/s/co-up/items/{first.pk}/">{first.label}</a>' in page
     assert "paid 119.00 EUR" in page and "paid 400.00 EUR" in page
 
+    # In German too (the next request, without the header, is in English again).
+    german = client.get(f"/s/co-up/books/?check={check.pk}", HTTP_ACCEPT_LANGUAGE="de")
+    assert "Bezahlt" in german.content.decode() and "Nur in sevDesk bezahlt" in (
+        german.content.decode()
+    )
+
     table = list(
         csv.DictReader(
             io.StringIO(client.get(f"/s/co-up/books/{check.pk}/csv/").content.decode("utf-8-sig"))
@@ -185,8 +191,3 @@ def test_paid_amounts_in_the_totals_and_each_paid_difference_linked(
     assert (by_hand["Cobot Paid"], by_hand["sevDesk Paid"]) == ("0.00", "119.00")
     assert by_hand["Difference (paid)"] == "119.00" and by_hand["Difference (gross)"] == ""
     assert by_code["Needs a decision"]["Link"].endswith(f"/s/co-up/items/{held.item_id}/")
-
-    german = client.get(f"/s/co-up/books/?check={check.pk}", HTTP_ACCEPT_LANGUAGE="de")
-    assert "Bezahlt" in german.content.decode() and "Nur in sevDesk bezahlt" in (
-        german.content.decode()
-    )

@@ -93,8 +93,9 @@ def test_a_payment_the_add_on_knows_but_did_not_write_and_different_amounts() ->
         "69.00 EUR more in Cobot."
     )
     assert [d.render() for d in difference.details] == [
-        "sevDesk shows less than the 119.00 EUR the add-on accounts for there: a payment "
-        "was removed there."
+        "sevDesk shows less than the 119.00 EUR the add-on accounts for there (what it "
+        "wrote or found there, or an admin marked as handled): removed there since, or never "
+        "there."
     ]
 
 

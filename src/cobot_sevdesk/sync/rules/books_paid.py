@@ -187,8 +187,9 @@ def _why(paid: PaidRow, invoice: Invoice, cobot: int, sevdesk: int) -> tuple[Mes
         elif now < accounted:
             details.append(
                 _(
-                    "%(side)s shows less than the %(booked)s the add-on accounts for there: "
-                    "a payment was removed there."
+                    "%(side)s shows less than the %(booked)s the add-on accounts for there "
+                    "(what it wrote or found there, or an admin marked as handled): removed "
+                    "there since, or never there."
                 )
                 % values
             )
