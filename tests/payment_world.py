@@ -35,13 +35,14 @@ def enable_payments(world: World, *, book: bool = True, mark: bool = True) -> in
 
 
 def synced_invoice(
-    world: World, net: str = "250.00", name: str = "Jane Doe"
+    world: World, net: str = "250.00", name: str = "Jane Doe", **fields: Any
 ) -> tuple[LedgerItem, dict[str, Any]]:
-    """A member's invoice (net at 19 %) that reached sevDesk as a receipt."""
+    """A member's invoice (net at 19 %) that reached sevDesk as a receipt; ``fields``
+    as the Cobot sandbox takes them (``invoice_date``)."""
     member = world.member(name)
     world.receive_member(member)
     invoice = world.invoice(
-        [invoice_line("Fix desk", net, "19", "Desks")], membership_id=member["id"]
+        [invoice_line("Fix desk", net, "19", "Desks")], membership_id=member["id"], **fields
     )
     item = world.receive_invoice(invoice)
     world.drain()

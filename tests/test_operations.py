@@ -459,6 +459,10 @@ def test_books_check_command_prints_the_comparison_and_exits_1_on_a_difference(
     out = command("books_check", sub, "--month", "2025-02")  # returns: exit code 0
     assert out.startswith(f"Books check of {sub}: 2025-02-01 to 2025-02-28\n")
     assert re.search(r"EUR      19 %\s+2\s+500\.00\s+95\.00\s+595\.00\s+2\s+500\.00", out)
+    # Paid amounts in the total row only (a payment pays an invoice, not a rate).
+    assert re.search(r"Gross\s+Paid\s+Count.*Gross\s+Paid\s+Diff\. gross\s+Diff\. paid\n", out)
+    side = r"\s+2\s+500\.00\s+95\.00\s+595\.00\s+0\.00"
+    assert re.search(rf"EUR      all({side}){{2}}(\s+0\.00){{2}}\n", out)
     assert "The books match." in out and "Calls: Cobot 1, sevDesk " in out
     voucher = world.space.items.get(cobot_id=invoices[0]["id"]).sevdesk_voucher_id
     sandboxes.sevdesk.delete_voucher(world.sevdesk_token, voucher)

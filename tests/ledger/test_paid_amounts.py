@@ -37,6 +37,8 @@ def test_paid_amounts_per_invoice_on_both_sides(
     assert (full.under_way, full.held, full.total) == (0, 0, 29750)
     over = amounts[held.cobot_id]
     assert over.ledger == Paid(cobot=50000, sevdesk=0) and over.held == 1
+    [payment] = held.payments.all()
+    assert over.held_items == (payment.item_id,) and over.failed_items == ()
     assert over.cobot_seen == 50000 and not over.settled
     none = amounts[untouched.cobot_id]
     assert none.ledger == Paid(cobot=0, sevdesk=0)

@@ -134,3 +134,60 @@ def test_another_spaces_checks_are_not_there(
         "/s/eves/books/",
     ):
         assert client.get(url).status_code == 404, url
+
+
+def test_paid_amounts_in_the_totals_and_each_paid_difference_linked(
+    oauth: Sandboxes,
+    sevdesk_token: str,  # noqa: F811
+) -> None:
+    client = connected_admin(oauth, sevdesk_token)
+    saved = client.post(  # Cobot's payments booked in sevDesk; not the other way
+        "/s/co-up/payments/",
+        {
+            "book_cobot_payments": "on",
+            "check_account": "new",
+            "new_account_name": "Cobot payments",
+            "new_account_number": "1460",
+        },
+    )
+    assert saved.status_code == 302
+    space, invoices = synced_invoices(oauth)
+    first, second = (space.items.get(cobot_id=str(i["id"])) for i in invoices[:2])
+    oauth.sevdesk.pay_voucher(sevdesk_token, first.sevdesk_voucher_id)  # by hand: 119.00
+    oauth.cobot.pay_invoice("co-up", str(invoices[1]["id"]), amount="400.00")  # held
+    record(space, EVENTS["updated_invoice"], str(invoices[1]["id"]))
+    drain_space(space.pk, slice_seconds=60)
+    [held] = second.payments.all()
+
+    check = run_check(client, space)
+    assert check.differences == 2
+    page = client.get(f"/s/co-up/books/?check={check.pk}").content.decode()
+    assert '<th class="right">Paid</th>' in page and "Difference (paid)" in page
+    assert "a payment pays an invoice, not a tax rate" in page
+    # All rates: Cobot 400.00 paid, sevDesk 119.00; the difference -281.00.
+    assert ">400.00<" in page and ">119.00<" in page and ">-281.00<" in page
+    assert 'data-code="paid_in_sevdesk_only"' in page and 'data-code="payment_held"' in page
+    assert f'href="/s/co-up/items/{held.item_id}/">{second.label}</a>' in page  # the payment
+    assert f'href="/s/co-up/items/{first.pk}/">{first.label}</a>' in page
+    assert "paid 119.00 EUR" in page and "paid 400.00 EUR" in page
+
+    # In German too (the next request, without the header, is in English again).
+    german = client.get(f"/s/co-up/books/?check={check.pk}", HTTP_ACCEPT_LANGUAGE="de")
+    assert "Bezahlt" in german.content.decode() and "Nur in sevDesk bezahlt" in (
+        german.content.decode()
+    )
+
+    table = list(
+        csv.DictReader(
+            io.StringIO(client.get(f"/s/co-up/books/{check.pk}/csv/").content.decode("utf-8-sig"))
+        )
+    )
+    rate, total, *differences = table
+    assert rate["Cobot Paid"] == rate["sevDesk Paid"] == rate["Difference (paid)"] == ""
+    assert (total["Cobot Paid"], total["sevDesk Paid"]) == ("400.00", "119.00")
+    assert Decimal(total["Difference (paid)"]) == Decimal("-281.00")
+    by_code = {row["Cause"].split(":")[0]: row for row in differences}
+    by_hand = by_code["Paid in sevDesk only"]
+    assert (by_hand["Cobot Paid"], by_hand["sevDesk Paid"]) == ("0.00", "119.00")
+    assert by_hand["Difference (paid)"] == "119.00" and by_hand["Difference (gross)"] == ""
+    assert by_code["Needs a decision"]["Link"].endswith(f"/s/co-up/items/{held.item_id}/")

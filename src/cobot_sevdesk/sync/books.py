@@ -15,8 +15,11 @@ What is read, and why this way (measured, see docs/DECISIONS.md):
   page. One ``countAll`` call tells which is fewer calls. Read all at once, a
   voucher whose positions do not add up to its gross (a page that shifted while it
   was read) is asked for on its own.
-- The ledger's rows for those invoices and receipts; then, one by one, the few
-  invoices and receipts that left the period (deleted, or redated).
+- The ledger's rows for those invoices and receipts, with their payments as the
+  ledger accounts for them on each side (``paid_by_invoice``); then, one by one, the
+  few invoices and receipts that left the period (deleted, or redated). What each
+  side shows paid now comes with what was read already: Cobot's ``paidAmount`` on
+  the listed invoices, sevDesk's ``paidAmount`` on the listed vouchers.
 """
 
 from __future__ import annotations
@@ -34,7 +37,13 @@ from django.utils import timezone, translation
 
 from cobot_sevdesk.cobot.models import Invoice
 from cobot_sevdesk.errors import AuthorizationError, NotFound, SyncError
-from cobot_sevdesk.ledger.models import BooksCheck, LedgerEvent, LedgerItem, Space
+from cobot_sevdesk.ledger.models import (
+    BooksCheck,
+    LedgerEvent,
+    LedgerItem,
+    Space,
+    paid_by_invoice,
+)
 from cobot_sevdesk.messages import Message
 from cobot_sevdesk.sevdesk.client import MAX_PAGE_SIZE
 from cobot_sevdesk.sevdesk.models import Voucher, VoucherPosition
@@ -99,6 +108,7 @@ def ledger_rows(space: Space, cobot_ids: set[str], voucher_ids: set[int]) -> lis
     for ids in _chunks(voucher_ids):
         items.update((i.pk, i) for i in invoices.filter(sevdesk_voucher_id__in=ids))
     reasons = _skip_reasons([i.pk for i in items.values() if i.state == State.SKIPPED])
+    paid = _payments(space, [i.cobot_id for i in items.values()])
     with translation.override("en"):  # the state's name as its (translatable) template
         labels = {value: str(label) for value, label in State.choices}
     return [
@@ -112,9 +122,26 @@ def ledger_rows(space: Space, cobot_ids: set[str], voucher_ids: set[int]) -> lis
             fingerprint=item.fingerprint,
             amount_cents=item.amount_cents,
             reason=item.last_error or reasons.get(item.pk),
+            paid=paid.get(item.cobot_id),
         )
         for item in items.values()
     ]
+
+
+def _payments(space: Space, cobot_ids: list[str]) -> dict[str, books.PaidRow]:
+    """The payments of these invoices as the ledger accounts for them (three queries
+    per ``CHUNK`` invoices)."""
+    found: dict[str, books.PaidRow] = {}
+    for part in _chunks(cobot_ids):
+        for cobot_id, paid in paid_by_invoice(space, part).items():
+            found[cobot_id] = books.PaidRow(
+                cobot=paid.ledger.cobot,
+                sevdesk=paid.ledger.sevdesk,
+                under_way=paid.under_way,
+                held=paid.held_items,
+                failed=paid.failed_items,
+            )
+    return found
 
 
 def _skip_reasons(item_ids: list[int]) -> dict[int, Message]:

@@ -28,6 +28,8 @@ from cobot_sevdesk.ledger.models import BooksCheck, Space
 from cobot_sevdesk.runtime.tasks import wake_space
 from cobot_sevdesk.sync import books
 from cobot_sevdesk.sync.rules.books_report import (
+    DELTA_FIELDS,
+    DELTA_HEADERS,
     SUM_FIELDS,
     SUM_HEADERS,
     BooksReport,
@@ -65,9 +67,16 @@ def period_from(request: HttpRequest, data: dict[str, str]) -> books.Period:
     return books.previous_month(timezone.localdate())
 
 
-def _number(value: int | Decimal, field: str) -> str:
+def _number(value: int | Decimal | None, field: str) -> str:
+    """A sum for the reader; empty where it is not compared (paid in a rate's row)."""
+    if value is None:
+        return ""
     decimals = 0 if field == "count" else 2
     return formats.number_format(value, decimals, use_l10n=True, force_grouping=True)
+
+
+def _text(value: int | Decimal | None) -> str:
+    return "" if value is None else str(value)
 
 
 @dataclass(frozen=True)
@@ -78,7 +87,8 @@ class Row:
     rate: str  # "19 %", or "" for all rates
     cobot: list[str]
     sevdesk: list[str]
-    delta: str
+    #: sevDesk minus Cobot, for each of ``DELTA_FIELDS``.
+    deltas: list[str]
     differs: bool
     is_total: bool
 
@@ -90,7 +100,7 @@ def rows(report: BooksReport) -> list[Row]:
             rate=f"{r.rate} %" if r.rate is not None else "",
             cobot=[_number(r.cobot.value(f), f) for f in SUM_FIELDS],
             sevdesk=[_number(r.sevdesk.value(f), f) for f in SUM_FIELDS],
-            delta=_number(r.delta("gross"), "gross"),
+            deltas=[_number(r.delta(f), f) for f in DELTA_FIELDS],
             differs=r.differs,
             is_total=r.rate is None,
         )
@@ -122,6 +132,7 @@ def books_page(request: HttpRequest, space: Space) -> HttpResponse:
             "check": check,
             "report": report,
             "headers": [SUM_HEADERS[f] for f in SUM_FIELDS],
+            "delta_headers": [DELTA_HEADERS[f] for f in DELTA_FIELDS],
             "rows": rows(report) if report else [],
             "differences": [(d, item_url(space, d)) for d in report.differences] if report else [],
             "notes": [(d, item_url(space, d)) for d in report.notes] if report else [],
@@ -160,18 +171,16 @@ def books_csv(request: HttpRequest, space: Space, check_id: int) -> HttpResponse
     sides = (("Cobot", "cobot"), ("sevDesk", "sevdesk"))
     header = [_("Row"), _("Currency"), _("Rate"), _("Document number"), _("Cause")]
     header += [f"{side} {SUM_HEADERS[f].render()}" for side, _key in sides for f in SUM_FIELDS]
-    header += [_("Difference (gross)"), _("sevDesk receipt ids"), _("Link")]
+    header += [DELTA_HEADERS[f].render() for f in DELTA_FIELDS]
+    header += [_("sevDesk receipt ids"), _("Link")]
     out = io.StringIO()
     out.write("\ufeff")  # so spreadsheet programs read the file as UTF-8
     writer = csv.writer(out)
     writer.writerow(header)
 
-    def grosses(d: Difference) -> list[str]:
-        """A difference's gross on each side, in the sums' gross columns."""
-        cells = []
-        for value in (d.cobot_gross, d.sevdesk_gross):
-            cells += [str(value) if f == "gross" and value is not None else "" for f in SUM_FIELDS]
-        return cells
+    def amounts(d: Difference) -> list[str]:
+        """A difference's amounts on each side (gross, paid) in the sums' columns."""
+        return [_text(d.amount(f, side)) for _name, side in sides for f in SUM_FIELDS]
 
     for r in report.rows:
         writer.writerow(
@@ -181,9 +190,9 @@ def books_csv(request: HttpRequest, space: Space, check_id: int) -> HttpResponse
                 r.rate or "",
                 "",
                 "",
-                *[str(r.cobot.value(f)) for f in SUM_FIELDS],
-                *[str(r.sevdesk.value(f)) for f in SUM_FIELDS],
-                str(r.delta("gross")),
+                *[_text(r.cobot.value(f)) for f in SUM_FIELDS],
+                *[_text(r.sevdesk.value(f)) for f in SUM_FIELDS],
+                *[_text(r.delta(f)) for f in DELTA_FIELDS],
                 "",
                 "",
             ]
@@ -192,11 +201,6 @@ def books_csv(request: HttpRequest, space: Space, check_id: int) -> HttpResponse
     for kind, found in ((_("difference"), report.differences), (_("note"), report.notes)):
         for d in found:
             cause = " ".join([d.cause.render(), *(detail.render() for detail in d.details)])
-            delta = (
-                str((d.sevdesk_gross or Decimal(0)) - (d.cobot_gross or Decimal(0)))
-                if d.cobot_gross is not None or d.sevdesk_gross is not None
-                else ""
-            )
             link = item_url(space, d)
             writer.writerow(
                 [
@@ -205,8 +209,8 @@ def books_csv(request: HttpRequest, space: Space, check_id: int) -> HttpResponse
                     "",
                     d.number,
                     cause,
-                    *grosses(d),
-                    delta,
+                    *amounts(d),
+                    *[_text(d.delta(f)) for f in DELTA_FIELDS],
                     " ".join(str(v) for v in d.voucher_ids),
                     f"{base}{link}" if link else "",
                 ]

@@ -246,6 +246,10 @@ class InvoicePaid:
     under_way: int
     held: int
     settled: bool
+    #: The items of the held payments, and of payments that failed (the admin's to
+    #: retry), for a link to each.
+    held_items: tuple[int, ...] = ()
+    failed_items: tuple[int, ...] = ()
 
 
 def paid_by_invoice(space: Space, cobot_ids: Iterable[str] | None = None) -> dict[str, InvoicePaid]:
@@ -274,14 +278,17 @@ def paid_by_invoice(space: Space, cobot_ids: Iterable[str] | None = None) -> dic
         if how in Payment.REFLECTED:
             sums[invoice_id][other] += total or 0
     open_counts: dict[int, int] = {}
-    held_counts: dict[int, int] = {}
-    for invoice_id, state, attention in payments.values_list(
-        "invoice_id", "item__state", "item__attention"
-    ):
+    held: dict[int, list[int]] = {}
+    failed: dict[int, list[int]] = {}
+    for invoice_id, item_id, state, attention in payments.values_list(
+        "invoice_id", "item_id", "item__state", "item__attention"
+    ).order_by("item_id"):
         if state in LedgerItem.OPEN_STATES:
             open_counts[invoice_id] = open_counts.get(invoice_id, 0) + 1
         elif attention is not None:
-            held_counts[invoice_id] = held_counts.get(invoice_id, 0) + 1
+            held.setdefault(invoice_id, []).append(item_id)
+        elif state == LedgerItem.State.FAILED:
+            failed.setdefault(invoice_id, []).append(item_id)
     return {
         cobot_id: InvoicePaid(
             total=amount,
@@ -289,8 +296,10 @@ def paid_by_invoice(space: Space, cobot_ids: Iterable[str] | None = None) -> dic
             cobot_seen=cobot_seen,
             sevdesk_seen=sevdesk_seen,
             under_way=open_counts.get(pk, 0),
-            held=held_counts.get(pk, 0),
+            held=len(held.get(pk, ())),
             settled=bool(settled),
+            held_items=tuple(held.get(pk, ())),
+            failed_items=tuple(failed.get(pk, ())),
         )
         for pk, cobot_id, amount, cobot_seen, sevdesk_seen, settled in rows
     }

@@ -20,7 +20,12 @@ from cobot_sevdesk.management import base
 from cobot_sevdesk.runtime.throttle import CobotThrottle
 from cobot_sevdesk.sync import books
 from cobot_sevdesk.sync.context import SpaceContext
-from cobot_sevdesk.sync.rules.books_report import SUM_FIELDS, SUM_HEADERS, BooksReport
+from cobot_sevdesk.sync.rules.books_report import (
+    DELTA_FIELDS,
+    SUM_FIELDS,
+    SUM_HEADERS,
+    BooksReport,
+)
 
 
 class Command(base.SpaceCommand):
@@ -74,19 +79,19 @@ class Command(base.SpaceCommand):
         headers = [str(SUM_HEADERS[f]) for f in SUM_FIELDS]
         width = 12
         sums = "".join(f"{h:>{width}}" for h in headers)
+        # "Difference (gross)" as "Diff. gross", to fit the column.
+        deltas = "".join(f"{'Diff. ' + f:>{width}}" for f in DELTA_FIELDS)
         write("")
         write(f"{'':14}{'Cobot':>{width * len(headers)}}{'sevDesk':>{width * len(headers)}}")
-        write(f"{'Currency':<9}{'Rate':<5}{sums}{sums}{'Difference':>{width}}")
+        write(f"{'Currency':<9}{'Rate':<5}{sums}{sums}{deltas}")
         for row in report.rows:
             rate = f"{row.rate} %" if row.rate is not None else "all"
             cells = [_cell(row.cobot.value(f)) for f in SUM_FIELDS]
             cells += [_cell(row.sevdesk.value(f)) for f in SUM_FIELDS]
+            cells += [_cell(row.delta(f)) for f in DELTA_FIELDS]
             mark = " <" if row.differs else ""
-            write(
-                f"{row.currency:<9}{rate:<5}"
-                + "".join(f"{c:>{width}}" for c in cells)
-                + f"{_cell(row.delta('gross')):>{width}}{mark}"
-            )
+            line = f"{row.currency:<9}{rate:<5}" + "".join(f"{c:>{width}}" for c in cells)
+            write(line.rstrip() + mark)
         write("")
         if report.matches:
             write("The books match.")
@@ -105,5 +110,8 @@ class Command(base.SpaceCommand):
         write("Calls: " + ", ".join(f"{k} {v}" for k, v in sorted(report.calls.items())))
 
 
-def _cell(value: int | Decimal) -> str:
+def _cell(value: int | Decimal | None) -> str:
+    """A sum; empty where it is not compared (paid in a rate's row)."""
+    if value is None:
+        return ""
     return str(value) if isinstance(value, int) else f"{value:,.2f}"

@@ -14,6 +14,7 @@ from typing import Any
 from cobot_sevdesk.cobot.models import Invoice
 from cobot_sevdesk.messages import Message, _
 from cobot_sevdesk.sevdesk.models import Voucher
+from cobot_sevdesk.sync.rules.books_paid import PaidRow, paid_finding
 from cobot_sevdesk.sync.rules.books_report import (
     BooksReport,
     Difference,
@@ -56,6 +57,8 @@ class LedgerRow:
     amount_cents: int | None = None
     #: Why it was not sent (the last error, or the reason it was skipped).
     reason: Message | None = None
+    #: Its payments, as the ledger accounts for them on each side.
+    paid: PaidRow | None = None
 
 
 #: Looked up and not there (deleted), as opposed to not looked up at all.
@@ -246,6 +249,26 @@ class InvoiceCheck:
                     ),
                 )
             )
+        if not receipt.is_draft:
+            self.paid(report, receipt)
+
+    def paid(self, report: BooksReport, receipt: Receipt) -> None:
+        """Whether the receipt shows what the invoice shows paid, and if not, why."""
+        assert self.row is not None
+        found = paid_finding(self.invoice, receipt, self.row.paid)
+        if found is None:
+            return
+        difference = self.difference(
+            found.code,
+            found.cause,
+            details=found.details,
+            item_id=found.item_id or self.row.item_id,
+            cobot_gross=None,
+            sevdesk_gross=None,
+            cobot_paid=found.cobot,
+            sevdesk_paid=found.sevdesk,
+        )
+        (report.notes if found.is_note else report.differences).append(difference)
 
     def amounts_differ(
         self,

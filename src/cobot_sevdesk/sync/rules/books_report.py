@@ -4,8 +4,9 @@ difference with its cause. Pure data with a JSON form (a check's result is store
 shown later, in the reader's language).
 
 The compared sums are named once, in ``SUM_FIELDS``: the page, the CSV and the command
-show the columns listed there, so a new column (paid amounts, say) is one more field
-of ``Sums``, one more entry there, and the code that fills it.
+show the columns listed there, so a new column is one more field of ``Sums``, one more
+entry there, and the code that fills it. The paid amounts are such a column, filled in
+the total rows only (``TOTAL_ONLY``): a payment pays an invoice, not a tax rate.
 """
 
 from __future__ import annotations
@@ -25,12 +26,23 @@ CENT = Decimal("0.01")
 DRAFT = 50
 #: The sums compared per currency and rate, in the order they are shown; each has a
 #: header for people (``SUM_HEADERS``).
-SUM_FIELDS: tuple[str, ...] = ("count", "net", "tax", "gross")
+SUM_FIELDS: tuple[str, ...] = ("count", "net", "tax", "gross", "paid")
 SUM_HEADERS: dict[str, Message] = {
     "count": _("Count"),
     "net": _("Net"),
     "tax": _("VAT"),
     "gross": _("Gross"),
+    "paid": _("Paid"),
+}
+#: Compared per currency only, in the total rows (empty in a rate's row): Cobot and
+#: sevDesk both record a payment against the whole invoice, and splitting it over the
+#: rates would show numbers neither side has.
+TOTAL_ONLY: frozenset[str] = frozenset({"paid"})
+#: The sums whose difference (sevDesk minus Cobot) is shown next to both sides.
+DELTA_FIELDS: tuple[str, ...] = ("gross", "paid")
+DELTA_HEADERS: dict[str, Message] = {
+    "gross": _("Difference (gross)"),
+    "paid": _("Difference (paid)"),
 }
 
 
@@ -49,28 +61,40 @@ class Sums:
     net: Decimal = Decimal(0)
     tax: Decimal = Decimal(0)
     gross: Decimal = Decimal(0)
+    #: What the invoices or receipts show as paid; None where it is not compared (a
+    #: rate's row, or a check made before paid amounts were).
+    paid: Decimal | None = None
 
     def add(self, other: Sums) -> None:
         self.count += other.count
         self.net += other.net
         self.tax += other.tax
         self.gross += other.gross
+        if other.paid is not None:
+            self.paid = (self.paid or Decimal(0)) + other.paid
 
     def amounts(self) -> tuple[Decimal, Decimal, Decimal]:
         return (cents(self.net), cents(self.tax), cents(self.gross))
 
-    def value(self, name: str) -> int | Decimal:
-        value: int | Decimal = getattr(self, name)
+    def value(self, name: str) -> int | Decimal | None:
+        value: int | Decimal | None = getattr(self, name)
         return value
 
     def to_json(self) -> dict[str, Any]:
-        return {name: str(self.value(name)) for name in SUM_FIELDS}
+        return {name: str(value) for name in SUM_FIELDS if (value := self.value(name)) is not None}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Sums:
+        def amount(key: str) -> Decimal:
+            return Decimal(str(data.get(key, "0")))
+
+        paid = data.get("paid")
         return cls(
             count=int(data.get("count", 0)),
-            **{k: Decimal(str(data.get(k, "0"))) for k in SUM_FIELDS if k != "count"},
+            net=amount("net"),
+            tax=amount("tax"),
+            gross=amount("gross"),
+            paid=None if paid is None else Decimal(str(paid)),
         )
 
 
@@ -161,6 +185,22 @@ class Difference:
     cobot_gross: Decimal | None = None
     sevdesk_gross: Decimal | None = None
     details: tuple[Message, ...] = ()
+    #: What each side shows paid, for a difference in the paid amounts.
+    cobot_paid: Decimal | None = None
+    sevdesk_paid: Decimal | None = None
+
+    def amount(self, name: str, side: str) -> Decimal | None:
+        """The difference's amount in one of ``SUM_FIELDS`` on ``side`` ("cobot" or
+        "sevdesk"), where it has one (gross and paid)."""
+        value: Decimal | None = getattr(self, f"{side}_{name}", None)
+        return value
+
+    def delta(self, name: str) -> Decimal | None:
+        """sevDesk minus Cobot in ``name``, a side without an amount counting zero."""
+        cobot, sevdesk = self.amount(name, "cobot"), self.amount(name, "sevdesk")
+        if cobot is None and sevdesk is None:
+            return None
+        return (sevdesk or Decimal(0)) - (cobot or Decimal(0))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -174,6 +214,8 @@ class Difference:
             "cobot_gross": None if self.cobot_gross is None else str(self.cobot_gross),
             "sevdesk_gross": None if self.sevdesk_gross is None else str(self.sevdesk_gross),
             "details": [d.to_json() for d in self.details],
+            "cobot_paid": None if self.cobot_paid is None else str(self.cobot_paid),
+            "sevdesk_paid": None if self.sevdesk_paid is None else str(self.sevdesk_paid),
         }
 
     @classmethod
@@ -192,6 +234,8 @@ class Difference:
             cobot_gross=amount("cobot_gross"),
             sevdesk_gross=amount("sevdesk_gross"),
             details=tuple(Message.from_json(d) for d in data.get("details", [])),
+            cobot_paid=amount("cobot_paid"),
+            sevdesk_paid=amount("sevdesk_paid"),
         )
 
 
@@ -208,9 +252,12 @@ class RateRow:
     def differs(self) -> bool:
         return any(self.cobot.value(f) != self.sevdesk.value(f) for f in SUM_FIELDS)
 
-    def delta(self, name: str) -> int | Decimal:
-        """sevDesk minus Cobot, for one of ``SUM_FIELDS``."""
-        return self.sevdesk.value(name) - self.cobot.value(name)
+    def delta(self, name: str) -> int | Decimal | None:
+        """sevDesk minus Cobot, for one of ``SUM_FIELDS`` (None where not compared)."""
+        cobot, sevdesk = self.cobot.value(name), self.sevdesk.value(name)
+        if cobot is None or sevdesk is None:
+            return None
+        return sevdesk - cobot
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -283,13 +330,14 @@ class BooksReport:
 def rows_from(
     cobot: Mapping[tuple[str, str], Sums],
     sevdesk: Mapping[tuple[str, str], Sums],
-    counts: Mapping[str, tuple[int, int]],
+    totals: Mapping[str, tuple[Sums, Sums]],
 ) -> list[RateRow]:
     """The rows of a report from both sides' sums per (currency, rate), with a total
-    row per currency; ``counts`` gives each currency's number of invoices and
-    receipts (an invoice at two rates counts in both rate rows, once in the total)."""
+    row per currency; ``totals`` gives each currency's number of invoices and
+    receipts (an invoice at two rates counts in both rate rows, once in the total)
+    and what they show paid, Cobot's side first."""
     rows: list[RateRow] = []
-    currencies = sorted({c for c, _r in (*cobot, *sevdesk)} | set(counts))
+    currencies = sorted({c for c, _r in (*cobot, *sevdesk)} | set(totals))
     for currency in currencies:
         total = RateRow(currency, None)
         keys = sorted({r for c, r in (*cobot, *sevdesk) if c == currency}, key=Decimal)
@@ -303,12 +351,16 @@ def rows_from(
             rows.append(row)
             total.cobot.add(Sums(0, row.cobot.net, row.cobot.tax, row.cobot.gross))
             total.sevdesk.add(Sums(0, row.sevdesk.net, row.sevdesk.tax, row.sevdesk.gross))
-        total.cobot.count, total.sevdesk.count = counts.get(currency, (0, 0))
+        ours, theirs = totals.get(currency, (Sums(), Sums()))
+        total.cobot.count, total.sevdesk.count = ours.count, theirs.count
+        total.cobot.paid = ours.paid or Decimal(0)
+        total.sevdesk.paid = theirs.paid or Decimal(0)
         rows.append(total)
     return rows
 
 
 def _copy(sums: Sums | None) -> Sums:
+    """A rate's sums, without what is compared in the totals only."""
     return Sums() if sums is None else Sums(sums.count, sums.net, sums.tax, sums.gross)
 
 
