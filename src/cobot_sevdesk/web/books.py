@@ -21,7 +21,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from cobot_sevdesk.ledger.models import BooksCheck, Space
@@ -58,7 +58,7 @@ def period_from(request: HttpRequest, data: dict[str, str]) -> books.Period:
     except ValueError:
         messages.error(
             request,
-            _(
+            gettext(
                 "Choose a month, or a range of at most %(days)s days whose end is not "
                 "before its start."
             )
@@ -169,10 +169,16 @@ def books_csv(request: HttpRequest, space: Space, check_id: int) -> HttpResponse
     check = get_object_or_404(space.books_checks, pk=check_id, state=BooksCheck.State.DONE)
     report = BooksReport.from_json(check.result or {})
     sides = (("Cobot", "cobot"), ("sevDesk", "sevdesk"))
-    header = [_("Row"), _("Currency"), _("Rate"), _("Document number"), _("Cause")]
+    header = [
+        gettext("Row"),
+        gettext("Currency"),
+        gettext("Rate"),
+        gettext("Document number"),
+        gettext("Cause"),
+    ]
     header += [f"{side} {SUM_HEADERS[f].render()}" for side, _key in sides for f in SUM_FIELDS]
     header += [DELTA_HEADERS[f].render() for f in DELTA_FIELDS]
-    header += [_("sevDesk receipt ids"), _("Link")]
+    header += [gettext("sevDesk receipt ids"), gettext("Link")]
     out = io.StringIO()
     out.write("\ufeff")  # so spreadsheet programs read the file as UTF-8
     writer = csv.writer(out)
@@ -185,7 +191,7 @@ def books_csv(request: HttpRequest, space: Space, check_id: int) -> HttpResponse
     for r in report.rows:
         writer.writerow(
             [
-                _("total") if r.rate is None else _("rate"),
+                gettext("total") if r.rate is None else gettext("rate"),
                 r.currency,
                 r.rate or "",
                 "",
@@ -198,7 +204,10 @@ def books_csv(request: HttpRequest, space: Space, check_id: int) -> HttpResponse
             ]
         )
     base = request.build_absolute_uri("/").rstrip("/")
-    for kind, found in ((_("difference"), report.differences), (_("note"), report.notes)):
+    for kind, found in (
+        (gettext("difference"), report.differences),
+        (gettext("note"), report.notes),
+    ):
         for d in found:
             cause = " ".join([d.cause.render(), *(detail.render() for detail in d.details)])
             link = item_url(space, d)
