@@ -43,3 +43,13 @@ def sandboxes(sandbox_servers: tuple[SandboxServer, SandboxServer], settings: ob
     for key, value in boxes.environment().items():
         setattr(settings, key, value)
     return boxes
+
+
+@pytest.fixture(autouse=True)
+def _english_after_each_test() -> Iterator[None]:
+    """Django's locale middleware leaves the last request's language active in the
+    thread; a test that asked in German must not make the next one read German."""
+    yield
+    from django.utils import translation
+
+    translation.activate("en")
