@@ -248,13 +248,17 @@ def retry_item(request: HttpRequest, space: Space, item_id: int) -> HttpResponse
     return redirect("web:item", space.subdomain, item.pk)
 
 
+def _who(request: HttpRequest) -> str:
+    """How the history names the admin who did something."""
+    return getattr(request.user, "email", "") or str(request.user)
+
+
 @space_view
 @require_POST
 def skip_item(request: HttpRequest, space: Space, item_id: int) -> HttpResponse:
     """The admin decides an item is not to be sent (it then holds nothing up)."""
     item = get_object_or_404(space.items, pk=item_id)
-    who = getattr(request.user, "email", "") or str(request.user)
-    if item.skip(who, request.POST.get("reason", "")[:300]):
+    if item.skip(_who(request), request.POST.get("reason", "")[:300]):
         messages.success(
             request,
             gettext("%(label)s is skipped: it will not be sent to sevDesk.")
@@ -274,7 +278,7 @@ def skip_item(request: HttpRequest, space: Space, item_id: int) -> HttpResponse:
 def handled_item(request: HttpRequest, space: Space, item_id: int) -> HttpResponse:
     """The admin dealt with what the item needed (e.g. deleted a duplicate in sevDesk)."""
     item = get_object_or_404(space.items, pk=item_id)
-    if item.attention_handled(getattr(request.user, "email", "") or str(request.user)):
+    if item.attention_handled(_who(request)):
         if item.kind == LedgerItem.Kind.PAYMENT:
             handled_by_admin(item)  # a held payment: the admin saw to it on the other side
         messages.success(request, gettext("Marked as handled."))
