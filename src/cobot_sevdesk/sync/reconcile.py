@@ -102,7 +102,12 @@ def reconcile(ctx: SpaceContext, *, today: dt.date | None = None) -> ReconcileRe
             return report
         report.subscriptions_created = ensure_subscriptions(ctx)
         today = today or timezone.localdate()
+        # Cobot writes confirmation times in its own zone (UTC in its examples) and we
+        # read only their date; a day of slack keeps a member confirmed just after the
+        # connection from looking older than it in another zone. A member confirmed
+        # the day before is added too: syncing a member twice is harmless.
         connected = timezone.localdate(space.connected_at) if space.connected_at else today
+        connected -= dt.timedelta(days=1)
         report.invoices_added = _record_new_invoices(ctx, today)
         for member in ctx.cobot.list_memberships():
             if member.confirmed_at is None or member.confirmed_at < connected:
