@@ -46,6 +46,24 @@ def sandboxes(sandbox_servers: tuple[SandboxServer, SandboxServer], settings: ob
 
 
 @pytest.fixture(autouse=True)
+def _fresh_page_caches() -> None:
+    """Listings kept in the process are keyed by space id and token, which a new test
+    database can repeat."""
+    from cobot_sevdesk.sync import pages
+
+    pages.clear()
+
+
+@pytest.fixture(params=["pages", "items"])
+def sync_mode(request: pytest.FixtureRequest, settings: object) -> str:
+    """Both ways of reading invoices (``sync.pages``). In page mode even a single due
+    invoice is read from a listing, so every test that uses this runs through it."""
+    settings.SYNC_PAGES = request.param == "pages"
+    settings.SYNC_PAGE_MIN = 1
+    return str(request.param)
+
+
+@pytest.fixture(autouse=True)
 def _english_after_each_test() -> Iterator[None]:
     """Django's locale middleware leaves the last request's language active in the
     thread; a test that asked in German must not make the next one read German."""

@@ -45,6 +45,9 @@ def worker_env(boxes: Sandboxes, **overrides: str) -> dict[str, str]:
         "SYNC_BACKOFF_BASE": "0.5",
         "COBOT_REQUESTS_PER_MINUTE": "100000",
         "LOG_LEVEL": "INFO",
+        # The test's mode of reading invoices (the ``sync_mode`` fixture).
+        "SYNC_PAGES": "true" if settings.SYNC_PAGES else "false",
+        "SYNC_PAGE_MIN": str(settings.SYNC_PAGE_MIN),
     }
     env.update(overrides)
     return env

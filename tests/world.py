@@ -18,6 +18,7 @@ from cobot_sevdesk.ledger.models import LedgerItem, Space
 from cobot_sevdesk.runtime.attempt import Runner, SpacePaused
 from cobot_sevdesk.runtime.worker import DrainResult, drain_space
 from cobot_sevdesk.sandbox.control import Sandboxes, invoice_line
+from cobot_sevdesk.sevdesk.client import SevdeskClient
 from cobot_sevdesk.sync.context import SpaceContext, clear_caches
 
 #: Cobot accounting code -> sevDesk booking account (name, based on account number).
@@ -63,6 +64,37 @@ class World:
     def contacts(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self.sevdesk()["contacts"]
         return result
+
+    def receipt_by_hand(self, number: str, day: dt.date, gross: str) -> None:
+        """A receipt someone booked in sevDesk themselves, with this document number."""
+        client = SevdeskClient(self.sevdesk_token, base_url=self.boxes.sevdesk.base_url)
+        account = client.revenue_accounts()[0]
+        client.save_voucher(
+            {
+                "voucher": {
+                    "objectName": "Voucher",
+                    "mapAll": True,
+                    "voucherType": "VOU",
+                    "creditDebit": "D",
+                    "status": 100,
+                    "voucherDate": day.strftime("%d.%m.%Y"),
+                    "description": number,
+                    "supplierName": "By hand",
+                    "taxRule": {"id": 1, "objectName": "TaxRule"},
+                },
+                "voucherPosSave": [
+                    {
+                        "objectName": "VoucherPos",
+                        "mapAll": True,
+                        "accountDatev": {"id": account.datev_id, "objectName": "AccountDatev"},
+                        "taxRate": 19,
+                        "net": False,
+                        "sumGross": float(gross),
+                    }
+                ],
+                "voucherPosDelete": None,
+            }
+        )
 
     def vouchers(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self.sevdesk()["vouchers"]

@@ -77,6 +77,15 @@ SYNC_UNKNOWN_WINDOW = env.float("SYNC_UNKNOWN_WINDOW", default=600.0)
 RECONCILE_INTERVAL = env.float("RECONCILE_INTERVAL", default=900.0)
 RECONCILE_DAYS = env.int("RECONCILE_DAYS", default=31)
 COBOT_REQUESTS_PER_MINUTE = env.float("COBOT_REQUESTS_PER_MINUTE", default=60.0)
+#: Page mode (``sync.pages``): when several invoices of a space are due, read them from
+#: Cobot's invoice listing (200 a call) and ask sevDesk once per page's dates whether
+#: their receipts exist, instead of two calls per invoice. Off: one of each per invoice.
+SYNC_PAGES = env.bool("SYNC_PAGES", default=True)
+#: How many due invoices (not yet listed) make a listing worth its call.
+SYNC_PAGE_MIN = env.int("SYNC_PAGE_MIN", default=3)
+#: How long listed invoices and receipts are trusted. Below the few minutes Cobot's PDF
+#: links live, so most are downloaded before they expire (an expired one is re-fetched).
+SYNC_PAGE_MAX_AGE = env.float("SYNC_PAGE_MAX_AGE", default=240.0)
 CACHE_SECONDS = env.float("CACHE_SECONDS", default=300.0)
 #: From this day of a month on, the previous month's books check runs (once); the days
 #: before leave time for late invoices and corrections of the month.

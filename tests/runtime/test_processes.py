@@ -16,7 +16,11 @@ from cobot_sevdesk.sandbox.control import Sandboxes, invoice_line
 from tests.processes import wait_until, workers
 from tests.world import World, make_world
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.slow,
+    pytest.mark.usefixtures("sync_mode"),  # page and item
+]
 State = LedgerItem.State
 
 

@@ -4,6 +4,7 @@ nothing; and after every create, a look-up catches a duplicate that slipped thro
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from typing import Any
 
@@ -11,10 +12,9 @@ import pytest
 
 from cobot_sevdesk.ledger.models import LedgerItem
 from cobot_sevdesk.sandbox.control import Sandboxes
-from cobot_sevdesk.sevdesk.client import SevdeskClient
 from tests.world import World, make_world
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sync_mode")]  # page and item
 State = LedgerItem.State
 
 
@@ -88,39 +88,13 @@ def test_a_write_that_never_arrived_is_made_once_after_the_window(
 
 def test_a_duplicate_found_after_the_create_is_reported_for_the_admin(world: World) -> None:
     number = "RE-4711"
-    # Someone booked the same document number in sevDesk by hand meanwhile, and the
-    # look-up before our create did not see it yet.
-    accounts = SevdeskClient(
-        world.sevdesk_token, base_url=world.boxes.sevdesk.base_url
-    ).revenue_accounts()
-    SevdeskClient(world.sevdesk_token, base_url=world.boxes.sevdesk.base_url).save_voucher(
-        {
-            "voucher": {
-                "objectName": "Voucher",
-                "mapAll": True,
-                "voucherType": "VOU",
-                "creditDebit": "D",
-                "status": 100,
-                "voucherDate": "01.11.2026",
-                "description": number,
-                "supplierName": "By hand",
-                "taxRule": {"id": 1, "objectName": "TaxRule"},
-            },
-            "voucherPosSave": [
-                {
-                    "objectName": "VoucherPos",
-                    "mapAll": True,
-                    "accountDatev": {"id": accounts[0].datev_id, "objectName": "AccountDatev"},
-                    "taxRate": 19,
-                    "net": False,
-                    "sumGross": 297.5,
-                }
-            ],
-            "voucherPosDelete": None,
-        }
-    )
+    invoice = world.invoice(number=number)
+    day = dt.date.fromisoformat(invoice["attributes"]["invoiceDate"])
+    # Someone booked the same document number in sevDesk by hand meanwhile (with the
+    # invoice's date), and the look-up before our create did not see it yet.
+    world.receipt_by_hand(number, day, "297.50")
     world.boxes.sevdesk.fault("/Voucher$", status=200, body={"objects": []}, times=1)
-    item = world.receive_invoice(world.invoice(number=number))
+    item = world.receive_invoice(invoice)
     world.drain()
     item.refresh_from_db()
     assert item.state in LedgerItem.SENT_STATES and len(world.vouchers()) == 2

@@ -22,7 +22,9 @@ from cobot_sevdesk.sandbox.control import Sandboxes, invoice_line
 from cobot_sevdesk.sync import backfill
 from tests.world import World, make_world
 
-pytestmark = pytest.mark.django_db
+# Every test in both ways of reading invoices (page and item), so the faults end the
+# same way in both.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sync_mode")]
 State = LedgerItem.State
 
 

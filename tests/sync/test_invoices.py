@@ -299,9 +299,20 @@ def test_small_business_books_under_paragraph_19(sandboxes: Sandboxes) -> None:
     assert world.vouchers()[0]["taxRule"]["id"] == 11
 
 
-def test_expired_pdf_link_is_retried_with_a_fresh_one(world: World) -> None:
+def test_an_expired_pdf_link_is_renewed_by_fetching_the_invoice_again(world: World) -> None:
     invoice = world.invoice(membership_id=synced_member(world)["id"])
     world.boxes.cobot.fault(r"\.pdf$", status=403)
+    world.boxes.cobot.clear_requests()
+    item = world.run(world.receive_invoice(invoice))
+    assert item.state == State.SYNCED
+    assert world.vouchers()[0]["documentHash"]
+    fetches = world.boxes.cobot.requests("GET", rf"^/api2/invoices/{invoice['id']}$")
+    assert len(fetches) == 2  # the invoice, then again for a fresh link
+
+
+def test_a_pdf_link_that_keeps_failing_is_retried_later(world: World) -> None:
+    invoice = world.invoice(membership_id=synced_member(world)["id"])
+    world.boxes.cobot.fault(r"\.pdf$", status=403, times=2)
     item = world.run(world.receive_invoice(invoice))
     assert item.state == State.RETRY_WAIT
     world.make_due()

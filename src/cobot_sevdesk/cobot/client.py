@@ -67,6 +67,11 @@ def cobot_error_message(response: requests.Response) -> str:
     return plain_error_message(response)
 
 
+class LinkExpired(TransientError):
+    """An invoice's PDF link outlived its few minutes (Cobot makes a new one with every
+    answer about the invoice): not the token's fault; fetch the invoice again."""
+
+
 class _Api(HttpClient):
     service = SERVICE
 
@@ -312,7 +317,7 @@ class CobotClient:
         except (AuthorizationError, Forbidden, NotFound) as exc:
             # The link outlived its few minutes. Not the token's fault: a new attempt
             # fetches the invoice again and with it a fresh link.
-            raise TransientError(
+            raise LinkExpired(
                 SERVICE,
                 "the invoice's PDF link expired before it was downloaded",
                 status=exc.status,

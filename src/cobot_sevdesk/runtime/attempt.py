@@ -20,7 +20,7 @@ from cobot_sevdesk.ledger.models import LedgerItem, Space
 from cobot_sevdesk.messages import _
 from cobot_sevdesk.metrics import ITEMS_FINISHED, SYNC_LATENCY
 from cobot_sevdesk.runtime.retry import RetryPolicy, Verdict, decide
-from cobot_sevdesk.sync import activities
+from cobot_sevdesk.sync import activities, pages
 from cobot_sevdesk.sync.changes import recheck_invoice
 from cobot_sevdesk.sync.context import SpaceContext
 from cobot_sevdesk.sync.invoices import MemberFirst, sync_invoice
@@ -120,7 +120,7 @@ class Runner:
         if item.kind == LedgerItem.Kind.PAYMENT:
             return sync_payment(self.ctx, item)
         try:
-            return sync_invoice(self.ctx, item)
+            return sync_invoice(self.ctx, item, invoice=pages.take(self.ctx, item.cobot_id))
         except MemberFirst as first:
             # Webhooks out of order: the member's contact must exist first. It is
             # synced now, in this turn (dependencies do not nest), then the invoice

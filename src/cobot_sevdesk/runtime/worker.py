@@ -40,7 +40,7 @@ from cobot_sevdesk.errors import SyncError
 from cobot_sevdesk.ledger.models import Backfill, BooksCheck, LedgerItem, Space
 from cobot_sevdesk.runtime.attempt import Runner, SpacePaused, internal_error
 from cobot_sevdesk.runtime.throttle import CobotThrottle
-from cobot_sevdesk.sync import backfill, books, payment_checks
+from cobot_sevdesk.sync import backfill, books, pages, payment_checks, receipts
 from cobot_sevdesk.sync.context import SpaceContext
 from cobot_sevdesk.sync.reconcile import reconcile, reconcile_crashed, take_baseline
 
@@ -241,6 +241,8 @@ def _work(
         item = ctx.space.items.next_due()
         if item is None:
             break
+        if item.kind == LedgerItem.Kind.INVOICE and not pages.holds(ctx, item.cobot_id):
+            pages.prefetch(ctx)  # many invoices due: read them from Cobot in pages
         try:
             state = runner.run(item)
         except SpacePaused:
@@ -256,6 +258,12 @@ def _work(
         )
         if streak >= MAX_TRANSIENT_STREAK:
             break
+    try:
+        receipts.check_created_in_turn(ctx)
+    except SyncError as exc:
+        log.warning("looking for second receipts of %s: %s", ctx.space.subdomain, exc)
+    except Exception:
+        log.exception("looking for second receipts of %s crashed", ctx.space.subdomain)
 
 
 @dataclass(frozen=True)

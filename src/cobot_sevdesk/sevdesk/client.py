@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import requests
 
@@ -26,6 +27,8 @@ PAGE_SIZE = 100
 #: The largest page sevDesk documents (``limit`` "must be between 1 and 1000"), for
 #: reads of a whole period, where fewer calls matter more than small answers.
 MAX_PAGE_SIZE = 1000
+#: sevDesk keeps a voucher date as midnight in Berlin (it answers dates that way).
+SEVDESK_ZONE = ZoneInfo("Europe/Berlin")
 
 
 def sevdesk_error_message(response: requests.Response) -> str:
@@ -238,10 +241,15 @@ class SevdeskClient(HttpClient):
             raise
         return models.parse_voucher(self._one(response))
 
-    def vouchers_dated(self, start: int, end: int) -> list[models.Voucher]:
-        """Vouchers whose voucher date lies between the Unix timestamps ``start`` and
-        ``end`` (sevDesk's documented ``startDate``/``endDate`` filters), all pages."""
-        params = {"startDate": start, "endDate": end}
+    def vouchers_dated(self, start: dt.date, end: dt.date) -> list[models.Voucher]:
+        """Vouchers dated ``start``..``end`` (sevDesk's documented ``startDate``/
+        ``endDate`` filters, Unix timestamps), all pages. sevDesk keeps a voucher date
+        as midnight in Berlin; a day more on each side keeps a rounding of the filter
+        from dropping the edges, so callers filter the answer by date themselves."""
+        params = {
+            "startDate": _midnight(start - dt.timedelta(days=1)),
+            "endDate": _midnight(end + dt.timedelta(days=1)),
+        }
         return [
             models.parse_voucher(r) for r in self._paged("/Voucher", params, size=MAX_PAGE_SIZE)
         ]
@@ -329,3 +337,7 @@ class SevdeskClient(HttpClient):
         response = self.request("PUT", f"/Voucher/{voucher_id}/bookAmount", json_body=body)
         # Documented as a bare VoucherLog; read like a create answer (either form).
         return banking.parse_voucher_log(self._created(response))
+
+
+def _midnight(day: dt.date) -> int:
+    return int(dt.datetime(day.year, day.month, day.day, tzinfo=SEVDESK_ZONE).timestamp())

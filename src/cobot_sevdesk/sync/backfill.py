@@ -14,6 +14,7 @@ from typing import Any
 
 from cobot_sevdesk.errors import SyncError
 from cobot_sevdesk.ledger.models import Backfill, LedgerItem
+from cobot_sevdesk.sync import pages
 from cobot_sevdesk.sync.context import SpaceContext
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ def step(ctx: SpaceContext, backfill: Backfill) -> bool:
         # the same page. A refused token pauses the space through the sync as usual.
         backfill.stalled(exc.admin_message)
         raise
+    pages.remember(ctx, page.invoices)  # the items it adds need not fetch them again
     known = set(
         space.items.filter(
             kind=LedgerItem.Kind.INVOICE, cobot_id__in=[i.id for i in page.invoices]
@@ -68,6 +70,7 @@ def step(ctx: SpaceContext, backfill: Backfill) -> bool:
             invoice.id,
             source=LedgerItem.Source.BACKFILL,
             label=invoice.number,
+            invoice_date=invoice.invoice_date,
         )
         backfill.added += created
         backfill.already_known += not created

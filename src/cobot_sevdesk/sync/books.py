@@ -30,7 +30,6 @@ import math
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import TypeVar
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.utils import timezone, translation
@@ -53,8 +52,6 @@ from cobot_sevdesk.sync.rules import books
 from cobot_sevdesk.sync.rules.books_report import BooksReport, Receipt
 
 log = logging.getLogger(__name__)
-#: sevDesk keeps a voucher date as midnight in Berlin (it answers dates that way).
-SEVDESK_ZONE = ZoneInfo("Europe/Berlin")
 #: Ids per database query (well under any database's limit on parameters).
 CHUNK = 500
 State = LedgerItem.State
@@ -76,10 +73,6 @@ def month_of(day: dt.date) -> books.Period:
 
 def previous_month(today: dt.date) -> books.Period:
     return month_of(today.replace(day=1) - dt.timedelta(days=1))
-
-
-def _midnight(day: dt.date) -> int:
-    return int(dt.datetime(day.year, day.month, day.day, tzinfo=SEVDESK_ZONE).timestamp())
 
 
 # ------------------------------------------------------------------ the ledger
@@ -183,10 +176,7 @@ def read(ctx: SpaceContext, period: books.Period) -> BooksReport:
         for page in ctx.cobot.iter_invoice_pages(space.api2_id, period.start, period.end)
         for invoice in page.invoices
     ]
-    listed = ctx.sevdesk.vouchers_dated(
-        _midnight(period.start - dt.timedelta(days=1)),
-        _midnight(period.end + dt.timedelta(days=1)),
-    )
+    listed = ctx.sevdesk.vouchers_dated(period.start, period.end)
     vouchers = books.in_period(period, listed)
     rows = ledger_rows(space, {i.id for i in invoices}, {v.id for v in vouchers})
     needed = books.lookups_needed(period, invoices, vouchers, rows)

@@ -51,13 +51,14 @@ class SpaceContext:
         )
         self.sevdesk = SevdeskClient(space.sevdesk_token, timeouts=timeouts(), session=session)
         token_hash = hashlib.sha256(space.sevdesk_token.encode()).hexdigest()[:16]
-        self._cache_key = (str(space.pk), token_hash)
+        #: Caches of this space's data in this process are keyed by it.
+        self.cache_key = (str(space.pk), token_hash)
 
     def __repr__(self) -> str:
         return f"<SpaceContext {self.space.subdomain}>"
 
     def _cached(self, name: str, load: Callable[[], T], *, refresh: bool = False) -> T:
-        key = (*self._cache_key, name)
+        key = (*self.cache_key, name)
         now = time.monotonic()
         with _cache_lock:
             hit = _cache.get(key)

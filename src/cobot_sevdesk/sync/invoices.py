@@ -30,9 +30,10 @@ from cobot_sevdesk.sync.context import SpaceContext
 from cobot_sevdesk.sync.outcome import Outcome
 from cobot_sevdesk.sync.planning import plan_receipt
 from cobot_sevdesk.sync.receipts import (
-    check_created_once,
+    check_created,
     create_receipt,
     find_existing_receipt,
+    sent_before,
     tag_once,
 )
 from cobot_sevdesk.sync.rules import mapping
@@ -76,6 +77,7 @@ def sync_invoice(
         amount_cents=in_cents(invoice.total.gross),
         currency=invoice.currency[:3],
         customer_number=(invoice.customer_number or "")[:60],
+        invoice_date=invoice.invoice_date,
     )
     if item.sevdesk_voucher_id is None:
         item.keep(cobot=invoice.raw)  # what the receipt is made from
@@ -96,7 +98,8 @@ def send_receipt(
 ) -> None:
     member_first(ctx, invoice, tried=member_tried)
     plan, choice = plan_receipt(ctx, item, invoice)
-    voucher = find_existing_receipt(ctx, invoice, credit=plan.credit)
+    earlier = sent_before(item)
+    voucher = find_existing_receipt(ctx, item, invoice, credit=plan.credit)
     if voucher is None:
         may_write_again(
             item, "receipt", _("the receipt for invoice %(invoice)s") % {"invoice": invoice.number}
@@ -108,7 +111,7 @@ def send_receipt(
             # because one of them is gone, say so in our plain words.
             plan_receipt(ctx, item, invoice, refresh=True)
             raise
-        check_created_once(ctx, item, invoice, voucher, credit=plan.credit)
+        check_created(ctx, item, invoice, voucher, credit=plan.credit, earlier=earlier)
     mismatch = voucher.supplier_id is None or (
         choice.conflict is not None and voucher.supplier_id == choice.contact_id
     )
@@ -132,7 +135,7 @@ def cancelled_before_sending(
 ) -> Outcome | None:
     """An invoice cancelled before it reached sevDesk is not booked; but a receipt an
     earlier attempt (or the admin) made for it is adopted and reported."""
-    voucher = find_existing_receipt(ctx, invoice, credit=invoice.total.gross < 0)
+    voucher = find_existing_receipt(ctx, item, invoice, credit=invoice.total.gross < 0)
     if voucher is None:
         # A write of an earlier attempt may still be committed late: look again first.
         may_write_again(

@@ -1,18 +1,26 @@
 """Writing receipts to sevDesk, never twice: look up by document number before a
 create (a receipt that exists is adopted: ours from an attempt whose answer was lost,
 or one the admin made by hand), note a create whose outcome is unknown, and look
-again after a create."""
+again after a create that follows an earlier attempt.
+
+Until a create was sent for an invoice, no receipt of ours can exist for it: in page
+mode its look-up is answered by the receipts listed for its page's dates
+(``pages.listed_receipts``), and no late commit can follow its create. After a create
+was sent, every look-up is made by itself, and made again after the next create."""
 
 from __future__ import annotations
 
 import logging
 
+from django.conf import settings
+
+from cobot_sevdesk.cobot.client import LinkExpired
 from cobot_sevdesk.cobot.models import Invoice
-from cobot_sevdesk.errors import BusinessRuleError
+from cobot_sevdesk.errors import BusinessRuleError, SyncError
 from cobot_sevdesk.ledger.models import LedgerItem
 from cobot_sevdesk.messages import _
 from cobot_sevdesk.sevdesk.models import Voucher
-from cobot_sevdesk.sync import activities
+from cobot_sevdesk.sync import activities, pages
 from cobot_sevdesk.sync.context import SpaceContext
 from cobot_sevdesk.sync.rules import mapping
 from cobot_sevdesk.sync.rules.money import cents
@@ -22,12 +30,16 @@ log = logging.getLogger(__name__)
 
 
 def find_existing_receipt(
-    ctx: SpaceContext, invoice: Invoice, *, credit: bool = False
+    ctx: SpaceContext, item: LedgerItem, invoice: Invoice, *, credit: bool = False
 ) -> Voucher | None:
     """A receipt with this document number that is already in sevDesk (ours from an
     attempt whose answer was lost, or one the admin made by hand). ``credit``: the
     invoice is booked as a credit receipt ("C"), with the invoice's amounts negated."""
-    found = ctx.sevdesk.find_vouchers_by_description(invoice.number, direction(credit))
+    found = (
+        pages.listed_receipts(ctx, invoice, direction(credit)) if not sent_before(item) else None
+    )
+    if found is None:
+        found = ctx.sevdesk.find_vouchers_by_description(invoice.number, direction(credit))
     if len(found) > 1:
         raise BusinessRuleError(
             "ambiguous_receipt",
@@ -62,7 +74,7 @@ def create_receipt(ctx: SpaceContext, item: LedgerItem, plan: mapping.ReceiptPla
     invoice = plan.invoice
     filename = None
     if invoice.pdf_url:
-        pdf = ctx.cobot.download_pdf(invoice.pdf_url)
+        pdf = download_pdf(ctx, invoice)
         filename = ctx.sevdesk.upload_temp_file(mapping.pdf_filename(invoice), pdf)
     else:
         log.warning("invoice %s of %s has no PDF link", invoice.id, ctx.space.subdomain)
@@ -70,6 +82,28 @@ def create_receipt(ctx: SpaceContext, item: LedgerItem, plan: mapping.ReceiptPla
     item.keep(sevdesk=[{"request": "POST /Voucher/Factory/saveVoucher", "body": body}])
     with noting_unknown_outcome(item, "receipt"):
         return ctx.sevdesk.save_voucher(body)
+
+
+def download_pdf(ctx: SpaceContext, invoice: Invoice) -> bytes:
+    assert invoice.pdf_url is not None
+    ahead = pages.downloaded_pdf(ctx, invoice.id)
+    if ahead is not None:
+        return ahead
+    try:
+        return ctx.cobot.download_pdf(invoice.pdf_url)
+    except LinkExpired:
+        # Listed some minutes ago, its link has expired: a fetch brings a fresh one.
+        fresh = ctx.cobot.get_invoice(invoice.id)
+        if not fresh.pdf_url:
+            raise
+        return ctx.cobot.download_pdf(fresh.pdf_url)
+
+
+def sent_before(item: LedgerItem) -> bool:
+    """Whether an earlier attempt sent a create (its body is kept just before it goes,
+    ``create_receipt``): only then can a receipt of ours exist that the ledger does not
+    know (an answer lost, a worker killed, a commit late)."""
+    return item.sevdesk_data is not None
 
 
 def direction(credit: bool) -> str:
@@ -86,17 +120,64 @@ def tag_once(ctx: SpaceContext, item: LedgerItem, step: str, tag: str) -> None:
     item.mark_step(step)
 
 
-def check_created_once(
-    ctx: SpaceContext, item: LedgerItem, invoice: Invoice, voucher: Voucher, *, credit: bool = False
+def check_created(
+    ctx: SpaceContext,
+    item: LedgerItem,
+    invoice: Invoice,
+    voucher: Voucher,
+    *,
+    credit: bool,
+    earlier: bool,
 ) -> None:
-    """After a create, look once more: a write of an earlier attempt that sevDesk
-    committed late would show up as a second receipt. sevDesk's API cannot delete
-    receipts, so the admin is told which one to delete."""
-    others = [
-        v
-        for v in ctx.sevdesk.find_vouchers_by_description(invoice.number, direction(credit))
-        if v.id != voucher.id
-    ]
+    """After a create, look once more for a second receipt with its number: a write of
+    an earlier attempt (``earlier``) that sevDesk committed late, or one made by hand
+    at the same moment. In page mode a first attempt's look is made at the end of the
+    turn, for all its receipts at once (``check_created_in_turn``)."""
+    if settings.SYNC_PAGES and not earlier:
+        day = invoice.invoice_date
+        pages.check_later(
+            ctx, pages.Created(item.pk, invoice.number, day, voucher.id, direction(credit))
+        )
+        return
+    found = ctx.sevdesk.find_vouchers_by_description(invoice.number, direction(credit))
+    _report_duplicates(ctx, item, invoice.number, voucher.id, found)
+
+
+def check_created_in_turn(ctx: SpaceContext) -> None:
+    """The deferred look of ``check_created``: one listing of the receipts' dates. It
+    sees a second receipt with the same date (a late commit of ours has it; one made by
+    hand usually does); the monthly books check sees the rest."""
+    created = pages.take_created(ctx)
+    if not created:
+        return
+    try:
+        listed = ctx.sevdesk.vouchers_dated(
+            min(c.day for c in created), max(c.day for c in created)
+        )
+    except SyncError:
+        for entry in created:  # the next turn looks again
+            pages.check_later(ctx, entry)
+        raise
+    by_number: dict[str, list[Voucher]] = {}
+    for voucher in listed:
+        by_number.setdefault((voucher.description or "").strip(), []).append(voucher)
+    items = LedgerItem.objects.in_bulk([c.item_id for c in created])
+    for entry in created:
+        item = items.get(entry.item_id)
+        found = [
+            v
+            for v in by_number.get(entry.number.strip(), [])
+            if v.credit_debit in (entry.credit_debit, None)
+        ]
+        if item is not None:
+            _report_duplicates(ctx, item, entry.number, entry.voucher_id, found)
+
+
+def _report_duplicates(
+    ctx: SpaceContext, item: LedgerItem, number: str, voucher_id: int, found: list[Voucher]
+) -> None:
+    """sevDesk's API cannot delete receipts, so the admin is told which one to delete."""
+    others = [v for v in found if v.id != voucher_id]
     if not others:
         return
     reason = _(
@@ -105,9 +186,9 @@ def check_created_once(
         "sevDesk (its API cannot delete receipts), then mark this as handled."
     ) % {
         "count": len(others) + 1,
-        "invoice": invoice.number,
-        "ids": ", ".join(str(v.id) for v in sorted([voucher, *others], key=lambda v: v.id)),
-        "extra": voucher.id,
+        "invoice": number,
+        "ids": ", ".join(str(i) for i in sorted([voucher_id, *(v.id for v in others)])),
+        "extra": voucher_id,
     }
     item.flag_attention(reason)
     activities.post(ctx, activities.attention(item, reason), level="WARN")

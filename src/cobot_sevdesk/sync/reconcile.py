@@ -25,6 +25,7 @@ from django.utils import timezone
 from cobot_sevdesk.errors import AuthorizationError, SyncError
 from cobot_sevdesk.ledger.models import LedgerItem, PreexistingInvoice, Space
 from cobot_sevdesk.messages import Text, _, as_message
+from cobot_sevdesk.sync import pages
 from cobot_sevdesk.sync.context import SpaceContext
 from cobot_sevdesk.sync.subscriptions import ensure_subscriptions
 
@@ -161,6 +162,7 @@ def _record_new_invoices(ctx: SpaceContext, today: dt.date) -> int:
     start, end = invoice_window(today)
     for page in ctx.cobot.iter_invoice_pages(space.api2_id, start, end):
         ids = [invoice.id for invoice in page.invoices]
+        pages.remember(ctx, page.invoices)
         known = set(
             space.items.filter(kind=LedgerItem.Kind.INVOICE, cobot_id__in=ids).values_list(
                 "cobot_id", flat=True
@@ -174,6 +176,7 @@ def _record_new_invoices(ctx: SpaceContext, today: dt.date) -> int:
                     invoice.id,
                     source=LedgerItem.Source.RECONCILE,
                     label=invoice.number,
+                    invoice_date=invoice.invoice_date,
                 )
                 added += created
     return added

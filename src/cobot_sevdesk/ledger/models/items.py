@@ -80,6 +80,9 @@ class LedgerItem(models.Model):
     #: float (SQLite would) and no value can make a page fail to read it back.
     amount_cents = models.BigIntegerField(null=True, blank=True)
     currency = models.CharField(max_length=3, blank=True)
+    #: The invoice's date, once known (from a listing or a fetch): which page of
+    #: Cobot's listing holds it (``sync.pages``).
+    invoice_date = models.DateField(null=True, blank=True)
     customer_number = models.CharField(max_length=60, blank=True)
     sevdesk_contact_id = models.BigIntegerField(null=True, blank=True)
     sevdesk_voucher_id = models.BigIntegerField(null=True, blank=True)
@@ -137,7 +140,14 @@ class LedgerItem(models.Model):
 
     @classmethod
     def record(
-        cls, space: Space, kind: str, cobot_id: str, *, source: str, label: str = ""
+        cls,
+        space: Space,
+        kind: str,
+        cobot_id: str,
+        *,
+        source: str,
+        label: str = "",
+        invoice_date: dt.date | None = None,
     ) -> tuple[LedgerItem, bool]:
         """The item for a Cobot object, created pending if new (webhooks have their
         own faster path in ``ledger.intake``)."""
@@ -149,7 +159,12 @@ class LedgerItem(models.Model):
             # derived from the item's source and creation time, not stored.
             with transaction.atomic():
                 item = cls.objects.create(
-                    space=space, kind=kind, cobot_id=cobot_id, source=source, label=label[:200]
+                    space=space,
+                    kind=kind,
+                    cobot_id=cobot_id,
+                    source=source,
+                    label=label[:200],
+                    invoice_date=invoice_date,
                 )
                 return item, True
         except IntegrityError:

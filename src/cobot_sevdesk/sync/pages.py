@@ -1,0 +1,309 @@
+"""Page mode: a space's due invoices read from Cobot's listing, and whether their
+receipts exist asked of sevDesk once per page, instead of one call of each per invoice.
+
+Cobot's API 2 lists a space's invoices by invoice date, 200 complete invoices (lines,
+totals, recipient, PDF link) a call; sevDesk lists receipts by voucher date. When at
+least ``SYNC_PAGE_MIN`` invoices of a space are due that no listing holds, the worker
+(``runtime.worker``) asks ``prefetch`` for them; the backfill and the periodic check
+hand over the pages they list anyway (``remember``). What a listing brought is kept in
+this process for ``SYNC_PAGE_MAX_AGE`` seconds, per space and token, for the space's
+next turns here (a turn in another process lists again: one call more, nothing else).
+
+Safety stays as in item mode:
+- a listed invoice is Cobot's state of a moment ago; a change after it arrives as
+  ``updated_invoice`` and is checked like any change after sending (``changes``);
+- listed receipts answer "is it in sevDesk already" only for an item's first attempt,
+  when nothing of ours can have been written for it; a retry (after an unknown
+  outcome, a crash or a killed worker) looks up by itself (``receipts``);
+- an invoice no listing holds (a webhook for an invoice dated long ago) is fetched
+  alone, as in item mode;
+- the next few PDFs are downloaded ahead in a thread while sevDesk works on the
+  current receipt, and a link that expired meanwhile is renewed by a fetch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.utils import timezone
+
+from cobot_sevdesk.cobot.client import CobotClient
+from cobot_sevdesk.cobot.models import Invoice
+from cobot_sevdesk.errors import SyncError
+from cobot_sevdesk.ledger.models import LedgerItem
+from cobot_sevdesk.sevdesk.models import Voucher
+from cobot_sevdesk.sync.context import SpaceContext, timeouts
+
+log = logging.getLogger(__name__)
+PAGE_SIZE = 200
+#: A listing for dated items spans at most this many days from the oldest one, so one
+#: old straggler does not make it read a year of invoices.
+MAX_SPAN = dt.timedelta(days=31)
+#: PDFs downloaded ahead of the receipt being written.
+AHEAD = 2
+#: After a listing failed, items go one by one for this long (each with its own retry).
+FAILED_PAUSE = 30.0
+
+_downloads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="pdf-ahead")
+
+
+@dataclass
+class ReceiptIndex:
+    """sevDesk's receipts dated ``start``..``end``, by document number."""
+
+    start: dt.date
+    end: dt.date
+    at: float
+    by_number: dict[str, list[Voucher]]
+
+
+@dataclass(frozen=True)
+class Created:
+    """A receipt a first attempt created, to look at once more at the end of the turn."""
+
+    item_id: int
+    number: str
+    day: dt.date
+    voucher_id: int
+    credit_debit: str
+
+
+@dataclass
+class PageCache:
+    """What one space's listings brought, in this process."""
+
+    invoices: dict[str, tuple[float, Invoice]] = field(default_factory=dict)
+    #: Invoices a listing was asked for but did not hold: fetched alone from now on.
+    missed: dict[str, float] = field(default_factory=dict)
+    #: Date spans of the Cobot pages listed, whose receipts can be listed in one go.
+    spans: list[tuple[float, dt.date, dt.date]] = field(default_factory=list)
+    receipts: list[ReceiptIndex] = field(default_factory=list)
+    #: The due order of the last listing's invoices (for downloading ahead).
+    order: list[str] = field(default_factory=list)
+    pdfs: dict[str, tuple[float, Future[bytes]]] = field(default_factory=dict)
+    created: list[Created] = field(default_factory=list)
+    failed_at: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def prune(self, now: float) -> None:
+        oldest = now - settings.SYNC_PAGE_MAX_AGE
+        self.invoices = {k: v for k, v in self.invoices.items() if v[0] > oldest}
+        self.missed = {k: at for k, at in self.missed.items() if at > oldest}
+        self.spans = [s for s in self.spans if s[0] > oldest]
+        self.receipts = [r for r in self.receipts if r.at > oldest]
+        self.pdfs = {k: v for k, v in self.pdfs.items() if v[0] > oldest}
+
+
+_caches: dict[tuple[str, ...], PageCache] = {}
+_caches_lock = threading.Lock()
+
+
+def _cache(ctx: SpaceContext) -> PageCache:
+    with _caches_lock:
+        return _caches.setdefault(ctx.cache_key, PageCache())
+
+
+def clear() -> None:
+    with _caches_lock:
+        _caches.clear()
+
+
+def remember(ctx: SpaceContext, invoices: Iterable[Invoice]) -> None:
+    """Keep a listed page's invoices for the items that will need them."""
+    if not settings.SYNC_PAGES:
+        return
+    listed = list(invoices)
+    if not listed:
+        return
+    cache = _cache(ctx)
+    now = time.monotonic()
+    with cache.lock:
+        for invoice in listed:
+            cache.invoices[invoice.id] = (now, invoice)
+            cache.missed.pop(invoice.id, None)
+        dates = [invoice.invoice_date for invoice in listed]
+        cache.spans.append((now, min(dates), max(dates)))
+
+
+def holds(ctx: SpaceContext, invoice_id: str) -> bool:
+    """Whether a listing holds the invoice or already missed it (no listing needed)."""
+    cache = _cache(ctx)
+    with cache.lock:
+        cache.prune(time.monotonic())
+        return invoice_id in cache.invoices or invoice_id in cache.missed
+
+
+def take(ctx: SpaceContext, invoice_id: str) -> Invoice | None:
+    """The listed invoice, if a listing of the last few minutes holds it; and the next
+    ones' PDFs start downloading."""
+    if not settings.SYNC_PAGES:
+        return None
+    cache = _cache(ctx)
+    with cache.lock:
+        cache.prune(time.monotonic())
+        entry = cache.invoices.pop(invoice_id, None)
+        _download_ahead(cache, invoice_id)
+    return entry[1] if entry else None
+
+
+def prefetch(ctx: SpaceContext) -> int:
+    """List the space's due invoices that no listing holds, if there are enough of
+    them to make a listing pay; returns how many invoices the listings brought."""
+    if not settings.SYNC_PAGES:
+        return 0
+    cache = _cache(ctx)
+    now = time.monotonic()
+    if now - cache.failed_at < FAILED_PAUSE:
+        return 0
+    due = (
+        ctx.space.items.open()
+        .due(timezone.now())
+        .filter(kind=LedgerItem.Kind.INVOICE)
+        .order_by("id")
+        .values_list("cobot_id", "invoice_date")[:PAGE_SIZE]
+    )
+    with cache.lock:
+        cache.prune(now)
+        wanted = {
+            cobot_id: day
+            for cobot_id, day in due
+            if cobot_id not in cache.invoices and cobot_id not in cache.missed
+        }
+    if len(wanted) < settings.SYNC_PAGE_MIN:
+        return 0
+    brought = 0
+    try:
+        for start, end in spans_to_list(wanted, timezone.localdate()):
+            brought += _list(ctx, start, end, wanted)
+    except SyncError as exc:
+        # The items go one by one meanwhile, each under its own retry policy.
+        log.warning("listing the invoices of %s: %s", ctx.space.subdomain, exc)
+        cache.failed_at = time.monotonic()
+        return brought
+    with cache.lock:
+        for cobot_id in wanted:
+            if cobot_id not in cache.invoices:
+                cache.missed[cobot_id] = now
+        cache.order = [cobot_id for cobot_id, _day in due]
+    return brought
+
+
+def spans_to_list(
+    wanted: dict[str, dt.date | None], today: dt.date
+) -> list[tuple[dt.date, dt.date]]:
+    """The date ranges to list: from the oldest dated item on (at most ``MAX_SPAN``),
+    and around today for items whose date is not known yet (a webhook's invoice is
+    almost always issued today; one that is not is fetched alone)."""
+    spans = []
+    dated = sorted(day for day in wanted.values() if day is not None)
+    if dated:
+        spans.append((dated[0], min(dated[-1], dated[0] + MAX_SPAN)))
+    if len(dated) < len(wanted):
+        around = (today - dt.timedelta(days=1), today + dt.timedelta(days=1))
+        if not spans or around[1] < spans[0][0] or around[0] > spans[0][1]:
+            spans.append(around)
+        else:
+            spans[0] = (min(spans[0][0], around[0]), max(spans[0][1], around[1]))
+    return spans
+
+
+def _list(
+    ctx: SpaceContext, start: dt.date, end: dt.date, wanted: dict[str, dt.date | None]
+) -> int:
+    """List ``start``..``end`` page by page until every wanted invoice dated in it is
+    found (undated ones may be anywhere in it)."""
+    expected = {
+        cobot_id for cobot_id, day in wanted.items() if day is not None and start <= day <= end
+    }
+    undated = any(day is None for day in wanted.values())
+    brought = 0
+    for page in ctx.cobot.iter_invoice_pages(ctx.space.api2_id, start, end, size=PAGE_SIZE):
+        remember(ctx, page.invoices)
+        brought += len(page.invoices)
+        expected -= {invoice.id for invoice in page.invoices}
+        if not expected and not undated:
+            break
+    return brought
+
+
+# ------------------------------------------------------------------ sevDesk
+def listed_receipts(ctx: SpaceContext, invoice: Invoice, credit_debit: str) -> list[Voucher] | None:
+    """sevDesk's receipts with the invoice's number, from one listing of the dates of
+    the Cobot page it came in; None when no listed page covers its date (then the
+    caller looks it up alone)."""
+    if not settings.SYNC_PAGES:
+        return None
+    cache = _cache(ctx)
+    day = invoice.invoice_date
+    now = time.monotonic()
+    with cache.lock:
+        cache.prune(now)
+        index = next((r for r in cache.receipts if r.start <= day <= r.end), None)
+        span = next(((s, e) for _at, s, e in cache.spans if s <= day <= e), None)
+    if index is None:
+        if span is None:
+            return None
+        index = ReceiptIndex(span[0], span[1], now, {})
+        for voucher in ctx.sevdesk.vouchers_dated(*span):
+            index.by_number.setdefault((voucher.description or "").strip(), []).append(voucher)
+        with cache.lock:
+            cache.receipts.append(index)
+    found = index.by_number.get(invoice.number.strip(), [])
+    return [v for v in found if v.credit_debit in (credit_debit, None)]
+
+
+def check_later(ctx: SpaceContext, created: Created) -> None:
+    cache = _cache(ctx)
+    with cache.lock:
+        cache.created.append(created)
+
+
+def take_created(ctx: SpaceContext) -> list[Created]:
+    cache = _cache(ctx)
+    with cache.lock:
+        created, cache.created = cache.created, []
+    return created
+
+
+# ------------------------------------------------------------------ PDFs ahead
+def _download_ahead(cache: PageCache, taken: str) -> None:
+    """Start downloading the PDFs of the next ``AHEAD`` listed invoices (lock held)."""
+    try:
+        position = cache.order.index(taken)
+    except ValueError:
+        return
+    now = time.monotonic()
+    for cobot_id in cache.order[position + 1 : position + 1 + AHEAD]:
+        entry = cache.invoices.get(cobot_id)
+        if entry is None or cobot_id in cache.pdfs or not entry[1].pdf_url:
+            continue
+        cache.pdfs[cobot_id] = (now, _downloads.submit(_download, entry[1].pdf_url))
+
+
+def _download(url: str) -> bytes:
+    # A client of its own (its own connection): the worker's is busy meanwhile. No
+    # token: PDF links carry their own.
+    return CobotClient("", timeouts=timeouts()).download_pdf(url)
+
+
+def downloaded_pdf(ctx: SpaceContext, invoice_id: str) -> bytes | None:
+    """The invoice's PDF if it was downloaded ahead (waiting for it if under way);
+    None if not, or if that download failed (the caller downloads it again)."""
+    if not settings.SYNC_PAGES:
+        return None
+    cache = _cache(ctx)
+    with cache.lock:
+        entry = cache.pdfs.pop(invoice_id, None)
+    if entry is None:
+        return None
+    try:
+        return entry[1].result(timeout=timeouts().read + timeouts().connect)
+    except Exception:  # the download the caller makes now reports the failure
+        return None
