@@ -156,7 +156,7 @@ def test_an_expired_pdf_link_from_a_listing_is_renewed_by_a_fetch(
     from cobot_sevdesk.sync import pages
     from cobot_sevdesk.sync.context import SpaceContext
 
-    assert pages.prefetch(SpaceContext(world.space)) == 4
+    assert pages.prefetch(SpaceContext(world.space), LedgerItem.Kind.INVOICE) == 4
     time.sleep(0.7)  # every listed link has expired
     world.drain()
     assert_one_receipt_each(world, 4)
@@ -219,3 +219,21 @@ def test_both_modes_book_the_same_receipts(world: World, settings: Any, pages: b
     assert {v["sumGross"] for v in world.vouchers()} == {
         invoices[0]["attributes"]["totalAmount"]["gross"]
     }
+
+
+def test_a_burst_of_new_members_is_read_in_one_member_listing(world: World) -> None:
+    # Cobot allows the member listing 6 requests a minute (documented); the sandbox
+    # refuses the 7th, so a listing per turn or per member would show here.
+    world.boxes.cobot.rate_limit(None, member_list_per_minute=6)
+    members = [world.member(f"Member {n}") for n in range(10)]
+    for member in members:
+        world.receive_member(member, "confirmed_membership")
+    world.boxes.cobot.clear_requests()
+    world.drain()
+    assert len(world.contacts()) == 10
+    assert set(LedgerItem.objects.values_list("state", flat=True)) == {State.SYNCED}
+    reads = [r["path"] for r in world.boxes.cobot.requests("GET", r"/api/memberships")]
+    # One listing; the single reads left are the write-back's read-backs (one each).
+    assert reads[0].endswith("/api/memberships") and len(reads) == 1 + 10
+    assert not any(path.endswith("/api/memberships") for path in reads[1:])
+    assert all(r["status"] < 300 for r in world.boxes.cobot.requests())  # no 429

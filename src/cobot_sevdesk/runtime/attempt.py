@@ -116,7 +116,7 @@ class Runner:
 
     def _use_case(self, item: LedgerItem, *, nested: bool) -> Outcome:
         if item.kind == LedgerItem.Kind.MEMBER:
-            return sync_member(self.ctx, item)
+            return sync_member(self.ctx, item, member=pages.take_member(self.ctx, item.cobot_id))
         if item.kind == LedgerItem.Kind.PAYMENT:
             return sync_payment(self.ctx, item)
         try:

@@ -241,8 +241,8 @@ def _work(
         item = ctx.space.items.next_due()
         if item is None:
             break
-        if item.kind == LedgerItem.Kind.INVOICE and not pages.holds(ctx, item.cobot_id):
-            pages.prefetch(ctx)  # many invoices due: read them from Cobot in pages
+        if item.kind in pages.LISTED_KINDS and not pages.holds(ctx, item):
+            pages.prefetch(ctx, item.kind)  # many due: read them from Cobot's listing
         try:
             state = runner.run(item)
         except SpacePaused:

@@ -90,7 +90,9 @@ def step(ctx: SpaceContext, backfill: Backfill) -> bool:
 def _members(ctx: SpaceContext, backfill: Backfill) -> int:
     """Current members confirmed within the range (Cobot lists only current members)."""
     added = 0
-    for member in ctx.cobot.list_memberships():
+    members = ctx.cobot.list_memberships()
+    pages.remember_members(ctx, members)
+    for member in members:
         if (
             member.confirmed_at is None
             or not backfill.start_date <= member.confirmed_at <= backfill.end_date

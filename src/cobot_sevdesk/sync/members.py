@@ -36,11 +36,15 @@ log = logging.getLogger(__name__)
 State = LedgerItem.State
 
 
-def sync_member(ctx: SpaceContext, item: LedgerItem) -> Outcome:
-    try:
-        member = ctx.cobot.get_membership(item.cobot_id)
-    except NotFound:
-        return Outcome(State.SKIPPED, _("The membership no longer exists in Cobot."))
+def sync_member(
+    ctx: SpaceContext, item: LedgerItem, *, member: Membership | None = None
+) -> Outcome:
+    """Make the item's member a sevDesk contact; ``member``: as a listing brought it."""
+    if member is None:
+        try:
+            member = ctx.cobot.get_membership(item.cobot_id)
+        except NotFound:
+            return Outcome(State.SKIPPED, _("The membership no longer exists in Cobot."))
     item.update(label=(member.name or member.email or item.cobot_id)[:200])
     if item.sevdesk_contact_id is None:
         item.keep(cobot=member.raw)

@@ -35,7 +35,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from cobot_sevdesk.cobot.client import CobotClient
-from cobot_sevdesk.cobot.models import Invoice
+from cobot_sevdesk.cobot.models import Invoice, Membership
 from cobot_sevdesk.errors import SyncError
 from cobot_sevdesk.ledger.models import LedgerItem
 from cobot_sevdesk.sevdesk.models import Voucher
@@ -50,7 +50,12 @@ MAX_SPAN = dt.timedelta(days=31)
 AHEAD = 2
 #: After a listing failed, items go one by one for this long (each with its own retry).
 FAILED_PAUSE = 30.0
+#: Cobot allows its member listing 6 requests a minute (its documentation): one in 10 s.
+MEMBER_LIST_INTERVAL = 10.0
 
+INVOICE, MEMBER = LedgerItem.Kind.INVOICE, LedgerItem.Kind.MEMBER
+#: The kinds of items whose Cobot objects can be listed.
+LISTED_KINDS = (INVOICE, MEMBER)
 _downloads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="pdf-ahead")
 
 
@@ -80,8 +85,11 @@ class PageCache:
     """What one space's listings brought, in this process."""
 
     invoices: dict[str, tuple[float, Invoice]] = field(default_factory=dict)
-    #: Invoices a listing was asked for but did not hold: fetched alone from now on.
-    missed: dict[str, float] = field(default_factory=dict)
+    members: dict[str, tuple[float, Membership]] = field(default_factory=dict)
+    #: Objects a listing was asked for but did not hold (by kind and id): fetched alone
+    #: from now on.
+    missed: dict[tuple[str, str], float] = field(default_factory=dict)
+    members_listed_at: float = -MEMBER_LIST_INTERVAL
     #: Date spans of the Cobot pages listed, whose receipts can be listed in one go.
     spans: list[tuple[float, dt.date, dt.date]] = field(default_factory=list)
     receipts: list[ReceiptIndex] = field(default_factory=list)
@@ -95,6 +103,7 @@ class PageCache:
     def prune(self, now: float) -> None:
         oldest = now - settings.SYNC_PAGE_MAX_AGE
         self.invoices = {k: v for k, v in self.invoices.items() if v[0] > oldest}
+        self.members = {k: v for k, v in self.members.items() if v[0] > oldest}
         self.missed = {k: at for k, at in self.missed.items() if at > oldest}
         self.spans = [s for s in self.spans if s[0] > oldest]
         self.receipts = [r for r in self.receipts if r.at > oldest]
@@ -127,17 +136,32 @@ def remember(ctx: SpaceContext, invoices: Iterable[Invoice]) -> None:
     with cache.lock:
         for invoice in listed:
             cache.invoices[invoice.id] = (now, invoice)
-            cache.missed.pop(invoice.id, None)
+            cache.missed.pop((INVOICE, invoice.id), None)
         dates = [invoice.invoice_date for invoice in listed]
         cache.spans.append((now, min(dates), max(dates)))
 
 
-def holds(ctx: SpaceContext, invoice_id: str) -> bool:
-    """Whether a listing holds the invoice or already missed it (no listing needed)."""
+def remember_members(ctx: SpaceContext, members: Iterable[Membership]) -> None:
+    """Keep the member listing's members (the whole listing: Cobot does not page it)."""
+    if not settings.SYNC_PAGES:
+        return
     cache = _cache(ctx)
+    now = time.monotonic()
+    with cache.lock:
+        cache.members_listed_at = now
+        for member in members:
+            cache.members[member.id] = (now, member)
+            cache.missed.pop((MEMBER, member.id), None)
+
+
+def holds(ctx: SpaceContext, item: LedgerItem) -> bool:
+    """Whether a listing holds the item's object or already missed it (no listing
+    needed for it)."""
+    cache = _cache(ctx)
+    held = cache.invoices if item.kind == INVOICE else cache.members
     with cache.lock:
         cache.prune(time.monotonic())
-        return invoice_id in cache.invoices or invoice_id in cache.missed
+        return item.cobot_id in held or (item.kind, item.cobot_id) in cache.missed
 
 
 def take(ctx: SpaceContext, invoice_id: str) -> Invoice | None:
@@ -153,45 +177,65 @@ def take(ctx: SpaceContext, invoice_id: str) -> Invoice | None:
     return entry[1] if entry else None
 
 
-def prefetch(ctx: SpaceContext) -> int:
-    """List the space's due invoices that no listing holds, if there are enough of
-    them to make a listing pay; returns how many invoices the listings brought."""
+def take_member(ctx: SpaceContext, membership_id: str) -> Membership | None:
+    if not settings.SYNC_PAGES:
+        return None
+    cache = _cache(ctx)
+    with cache.lock:
+        cache.prune(time.monotonic())
+        entry = cache.members.pop(membership_id, None)
+    return entry[1] if entry else None
+
+
+def prefetch(ctx: SpaceContext, kind: str) -> int:
+    """List the space's due objects of ``kind`` that no listing holds, if there are
+    enough of them to make a listing pay; returns how many the listings brought."""
     if not settings.SYNC_PAGES:
         return 0
     cache = _cache(ctx)
     now = time.monotonic()
     if now - cache.failed_at < FAILED_PAUSE:
         return 0
-    due = (
+    if kind == MEMBER and now - cache.members_listed_at < MEMBER_LIST_INTERVAL:
+        return 0
+    due = list(
         ctx.space.items.open()
         .due(timezone.now())
-        .filter(kind=LedgerItem.Kind.INVOICE)
+        .filter(kind=kind)
         .order_by("id")
         .values_list("cobot_id", "invoice_date")[:PAGE_SIZE]
     )
+    held = cache.invoices if kind == INVOICE else cache.members
     with cache.lock:
         cache.prune(now)
         wanted = {
             cobot_id: day
             for cobot_id, day in due
-            if cobot_id not in cache.invoices and cobot_id not in cache.missed
+            if cobot_id not in held and (kind, cobot_id) not in cache.missed
         }
     if len(wanted) < settings.SYNC_PAGE_MIN:
         return 0
-    brought = 0
     try:
-        for start, end in spans_to_list(wanted, timezone.localdate()):
-            brought += _list(ctx, start, end, wanted)
+        if kind == MEMBER:
+            members = ctx.cobot.list_memberships()
+            remember_members(ctx, members)
+            brought = len(members)
+        else:
+            brought = sum(
+                _list(ctx, start, end, wanted)
+                for start, end in spans_to_list(wanted, timezone.localdate())
+            )
     except SyncError as exc:
         # The items go one by one meanwhile, each under its own retry policy.
-        log.warning("listing the invoices of %s: %s", ctx.space.subdomain, exc)
+        log.warning("listing the %ss of %s: %s", kind, ctx.space.subdomain, exc)
         cache.failed_at = time.monotonic()
-        return brought
+        return 0
     with cache.lock:
         for cobot_id in wanted:
-            if cobot_id not in cache.invoices:
-                cache.missed[cobot_id] = now
-        cache.order = [cobot_id for cobot_id, _day in due]
+            if cobot_id not in held:
+                cache.missed[(kind, cobot_id)] = now
+        if kind == INVOICE:
+            cache.order = [cobot_id for cobot_id, _day in due]
     return brought
 
 

@@ -110,7 +110,9 @@ def reconcile(ctx: SpaceContext, *, today: dt.date | None = None) -> ReconcileRe
         connected = timezone.localdate(space.connected_at) if space.connected_at else today
         connected -= dt.timedelta(days=1)
         report.invoices_added = _record_new_invoices(ctx, today)
-        for member in ctx.cobot.list_memberships():
+        members = ctx.cobot.list_memberships()
+        pages.remember_members(ctx, members)
+        for member in members:
             if member.confirmed_at is None or member.confirmed_at < connected:
                 continue
             _item, created = LedgerItem.record(
