@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from cobot_sevdesk.cobot.models import Invoice
 from cobot_sevdesk.errors import SyncError
 from cobot_sevdesk.ledger.models import Backfill, LedgerItem
 from cobot_sevdesk.sync import pages
@@ -39,13 +40,13 @@ def step(ctx: SpaceContext, backfill: Backfill) -> bool:
         # the same page. A refused token pauses the space through the sync as usual.
         backfill.stalled(exc.admin_message)
         raise
-    pages.remember(ctx, page.invoices)  # the items it adds need not fetch them again
     known = set(
         space.items.filter(
             kind=LedgerItem.Kind.INVOICE, cobot_id__in=[i.id for i in page.invoices]
         ).values_list("cobot_id", flat=True)
     )
     preview: list[dict[str, Any]] = list(backfill.preview)
+    added: list[Invoice] = []
     for invoice in page.invoices:
         backfill.found += 1
         if invoice.id in known:
@@ -74,6 +75,9 @@ def step(ctx: SpaceContext, backfill: Backfill) -> bool:
         )
         backfill.added += created
         backfill.already_known += not created
+        if created:
+            added.append(invoice)
+    pages.remember(ctx, added)  # the items it added need not fetch them again
     backfill.preview = preview
     backfill.total_pages = page.total_pages
     backfill.next_page += 1

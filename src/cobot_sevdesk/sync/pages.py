@@ -17,7 +17,7 @@ Safety stays as in item mode:
   outcome, a crash or a killed worker) looks up by itself (``receipts``);
 - an invoice no listing holds (a webhook for an invoice dated long ago) is fetched
   alone, as in item mode;
-- the next few PDFs are downloaded ahead in a thread while sevDesk works on the
+- the next few PDFs are downloaded ahead (``pdf_ahead``) while sevDesk works on the
   current receipt, and a link that expired meanwhile is renewed by a fetch.
 """
 
@@ -28,18 +28,18 @@ import logging
 import threading
 import time
 from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
 
-from cobot_sevdesk.cobot.client import CobotClient
 from cobot_sevdesk.cobot.models import Invoice, Membership
 from cobot_sevdesk.errors import SyncError
 from cobot_sevdesk.ledger.models import LedgerItem
 from cobot_sevdesk.sevdesk.models import Voucher
-from cobot_sevdesk.sync.context import SpaceContext, timeouts
+from cobot_sevdesk.sync import pdf_ahead
+from cobot_sevdesk.sync.context import SpaceContext
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 200
@@ -56,7 +56,6 @@ MEMBER_LIST_INTERVAL = 10.0
 INVOICE, MEMBER = LedgerItem.Kind.INVOICE, LedgerItem.Kind.MEMBER
 #: The kinds of items whose Cobot objects can be listed.
 LISTED_KINDS = (INVOICE, MEMBER)
-_downloads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="pdf-ahead")
 
 
 @dataclass
@@ -90,38 +89,73 @@ class PageCache:
     #: from now on.
     missed: dict[tuple[str, str], float] = field(default_factory=dict)
     members_listed_at: float = -MEMBER_LIST_INTERVAL
-    #: Date spans of the Cobot pages listed, whose receipts can be listed in one go.
-    spans: list[tuple[float, dt.date, dt.date]] = field(default_factory=list)
+    #: Date spans of the Cobot pages listed (when, first and last date, how many
+    #: invoices), whose receipts can be listed in one go.
+    spans: list[tuple[float, dt.date, dt.date, int]] = field(default_factory=list)
     receipts: list[ReceiptIndex] = field(default_factory=list)
-    #: The due order of the last listing's invoices (for downloading ahead).
+    #: The space's due invoices in the order they are worked on (for downloading ahead).
     order: list[str] = field(default_factory=list)
-    pdfs: dict[str, tuple[float, Future[bytes]]] = field(default_factory=dict)
     created: list[Created] = field(default_factory=list)
     failed_at: float = 0.0
+    pruned_at: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def held(self, kind: str) -> dict[str, Any]:
+        """The listed objects of ``kind`` (after ``prune``, which replaces the dicts)."""
+        return self.invoices if kind == INVOICE else self.members
+
+    @property
+    def empty(self) -> bool:
+        return not (self.invoices or self.members or self.missed or self.spans or self.created)
+
     def prune(self, now: float) -> None:
+        if now - self.pruned_at < 1.0:
+            return
+        self.pruned_at = now
         oldest = now - settings.SYNC_PAGE_MAX_AGE
         self.invoices = {k: v for k, v in self.invoices.items() if v[0] > oldest}
         self.members = {k: v for k, v in self.members.items() if v[0] > oldest}
         self.missed = {k: at for k, at in self.missed.items() if at > oldest}
         self.spans = [s for s in self.spans if s[0] > oldest]
         self.receipts = [r for r in self.receipts if r.at > oldest]
-        self.pdfs = {k: v for k, v in self.pdfs.items() if v[0] > oldest}
 
 
-_caches: dict[tuple[str, ...], PageCache] = {}
-_caches_lock = threading.Lock()
+class _Store:
+    """The spaces' caches in this process. Once a minute the caches of spaces that went
+    quiet are dropped, so a process serving thousands holds only recent listings."""
+
+    def __init__(self) -> None:
+        self.caches: dict[tuple[str, ...], PageCache] = {}
+        self.lock = threading.Lock()
+        self.swept_at = 0.0
+
+    def get(self, key: tuple[str, ...]) -> PageCache:
+        now = time.monotonic()
+        with self.lock:
+            if now - self.swept_at > 60.0:
+                self.swept_at = now
+                for old_key, cache in list(self.caches.items()):
+                    with cache.lock:
+                        cache.prune(now)
+                        if cache.empty:
+                            del self.caches[old_key]
+            return self.caches.setdefault(key, PageCache())
+
+    def clear(self) -> None:
+        with self.lock:
+            self.caches.clear()
+
+
+_store = _Store()
 
 
 def _cache(ctx: SpaceContext) -> PageCache:
-    with _caches_lock:
-        return _caches.setdefault(ctx.cache_key, PageCache())
+    return _store.get(ctx.cache_key)
 
 
 def clear() -> None:
-    with _caches_lock:
-        _caches.clear()
+    _store.clear()
+    pdf_ahead.clear()
 
 
 def remember(ctx: SpaceContext, invoices: Iterable[Invoice]) -> None:
@@ -138,7 +172,7 @@ def remember(ctx: SpaceContext, invoices: Iterable[Invoice]) -> None:
             cache.invoices[invoice.id] = (now, invoice)
             cache.missed.pop((INVOICE, invoice.id), None)
         dates = [invoice.invoice_date for invoice in listed]
-        cache.spans.append((now, min(dates), max(dates)))
+        cache.spans.append((now, min(dates), max(dates), len(listed)))
 
 
 def remember_members(ctx: SpaceContext, members: Iterable[Membership]) -> None:
@@ -158,10 +192,9 @@ def holds(ctx: SpaceContext, item: LedgerItem) -> bool:
     """Whether a listing holds the item's object or already missed it (no listing
     needed for it)."""
     cache = _cache(ctx)
-    held = cache.invoices if item.kind == INVOICE else cache.members
     with cache.lock:
         cache.prune(time.monotonic())
-        return item.cobot_id in held or (item.kind, item.cobot_id) in cache.missed
+        return item.cobot_id in cache.held(item.kind) or (item.kind, item.cobot_id) in cache.missed
 
 
 def take(ctx: SpaceContext, invoice_id: str) -> Invoice | None:
@@ -173,7 +206,17 @@ def take(ctx: SpaceContext, invoice_id: str) -> Invoice | None:
     with cache.lock:
         cache.prune(time.monotonic())
         entry = cache.invoices.pop(invoice_id, None)
-        _download_ahead(cache, invoice_id)
+        known = invoice_id in cache.order
+    if entry is not None and not known:
+        order = [cobot_id for cobot_id, _day in _due(ctx, INVOICE)]
+        with cache.lock:
+            cache.order = order
+    with cache.lock:
+        # The ones after it in work order (the first ones if it is not listed there).
+        position = cache.order.index(invoice_id) if invoice_id in cache.order else -1
+        upcoming = cache.order[position + 1 : position + 1 + AHEAD]
+        ahead = [cache.invoices[i][1] for i in upcoming if i in cache.invoices]
+    pdf_ahead.start(ctx, ahead)
     return entry[1] if entry else None
 
 
@@ -198,20 +241,13 @@ def prefetch(ctx: SpaceContext, kind: str) -> int:
         return 0
     if kind == MEMBER and now - cache.members_listed_at < MEMBER_LIST_INTERVAL:
         return 0
-    due = list(
-        ctx.space.items.open()
-        .due(timezone.now())
-        .filter(kind=kind)
-        .order_by("id")
-        .values_list("cobot_id", "invoice_date")[:PAGE_SIZE]
-    )
-    held = cache.invoices if kind == INVOICE else cache.members
+    due = _due(ctx, kind)
     with cache.lock:
         cache.prune(now)
         wanted = {
             cobot_id: day
             for cobot_id, day in due
-            if cobot_id not in held and (kind, cobot_id) not in cache.missed
+            if cobot_id not in cache.held(kind) and (kind, cobot_id) not in cache.missed
         }
     if len(wanted) < settings.SYNC_PAGE_MIN:
         return 0
@@ -232,11 +268,22 @@ def prefetch(ctx: SpaceContext, kind: str) -> int:
         return 0
     with cache.lock:
         for cobot_id in wanted:
-            if cobot_id not in held:
+            if cobot_id not in cache.held(kind):
                 cache.missed[(kind, cobot_id)] = now
         if kind == INVOICE:
             cache.order = [cobot_id for cobot_id, _day in due]
     return brought
+
+
+def _due(ctx: SpaceContext, kind: str) -> list[tuple[str, dt.date | None]]:
+    """The space's next due items of ``kind`` (id and invoice date), in work order."""
+    return list(
+        ctx.space.items.open()
+        .due(timezone.now())
+        .filter(kind=kind)
+        .order_by("id")
+        .values_list("cobot_id", "invoice_date")[:PAGE_SIZE]
+    )
 
 
 def spans_to_list(
@@ -290,7 +337,15 @@ def listed_receipts(ctx: SpaceContext, invoice: Invoice, credit_debit: str) -> l
     with cache.lock:
         cache.prune(now)
         index = next((r for r in cache.receipts if r.start <= day <= r.end), None)
-        span = next(((s, e) for _at, s, e in cache.spans if s <= day <= e), None)
+        # A page of a few invoices is not worth listing its dates' receipts for.
+        span = next(
+            (
+                (start, end)
+                for _at, start, end, count in cache.spans
+                if start <= day <= end and count >= settings.SYNC_PAGE_MIN
+            ),
+            None,
+        )
     if index is None:
         if span is None:
             return None
@@ -314,40 +369,3 @@ def take_created(ctx: SpaceContext) -> list[Created]:
     with cache.lock:
         created, cache.created = cache.created, []
     return created
-
-
-# ------------------------------------------------------------------ PDFs ahead
-def _download_ahead(cache: PageCache, taken: str) -> None:
-    """Start downloading the PDFs of the next ``AHEAD`` listed invoices (lock held)."""
-    try:
-        position = cache.order.index(taken)
-    except ValueError:
-        return
-    now = time.monotonic()
-    for cobot_id in cache.order[position + 1 : position + 1 + AHEAD]:
-        entry = cache.invoices.get(cobot_id)
-        if entry is None or cobot_id in cache.pdfs or not entry[1].pdf_url:
-            continue
-        cache.pdfs[cobot_id] = (now, _downloads.submit(_download, entry[1].pdf_url))
-
-
-def _download(url: str) -> bytes:
-    # A client of its own (its own connection): the worker's is busy meanwhile. No
-    # token: PDF links carry their own.
-    return CobotClient("", timeouts=timeouts()).download_pdf(url)
-
-
-def downloaded_pdf(ctx: SpaceContext, invoice_id: str) -> bytes | None:
-    """The invoice's PDF if it was downloaded ahead (waiting for it if under way);
-    None if not, or if that download failed (the caller downloads it again)."""
-    if not settings.SYNC_PAGES:
-        return None
-    cache = _cache(ctx)
-    with cache.lock:
-        entry = cache.pdfs.pop(invoice_id, None)
-    if entry is None:
-        return None
-    try:
-        return entry[1].result(timeout=timeouts().read + timeouts().connect)
-    except Exception:  # the download the caller makes now reports the failure
-        return None

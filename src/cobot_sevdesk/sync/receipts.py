@@ -20,7 +20,7 @@ from cobot_sevdesk.errors import BusinessRuleError, SyncError
 from cobot_sevdesk.ledger.models import LedgerItem
 from cobot_sevdesk.messages import _
 from cobot_sevdesk.sevdesk.models import Voucher
-from cobot_sevdesk.sync import activities, pages
+from cobot_sevdesk.sync import activities, pages, pdf_ahead
 from cobot_sevdesk.sync.context import SpaceContext
 from cobot_sevdesk.sync.rules import mapping
 from cobot_sevdesk.sync.rules.money import cents
@@ -86,7 +86,7 @@ def create_receipt(ctx: SpaceContext, item: LedgerItem, plan: mapping.ReceiptPla
 
 def download_pdf(ctx: SpaceContext, invoice: Invoice) -> bytes:
     assert invoice.pdf_url is not None
-    ahead = pages.downloaded_pdf(ctx, invoice.id)
+    ahead = pdf_ahead.take(ctx, invoice.id)
     if ahead is not None:
         return ahead
     try:

@@ -164,23 +164,23 @@ def _record_new_invoices(ctx: SpaceContext, today: dt.date) -> int:
     start, end = invoice_window(today)
     for page in ctx.cobot.iter_invoice_pages(space.api2_id, start, end):
         ids = [invoice.id for invoice in page.invoices]
-        pages.remember(ctx, page.invoices)
         known = set(
             space.items.filter(kind=LedgerItem.Kind.INVOICE, cobot_id__in=ids).values_list(
                 "cobot_id", flat=True
             )
         ) | set(space.preexisting.filter(cobot_id__in=ids).values_list("cobot_id", flat=True))
-        for invoice in page.invoices:
-            if invoice.id not in known:
-                _item, created = LedgerItem.record(
-                    space,
-                    LedgerItem.Kind.INVOICE,
-                    invoice.id,
-                    source=LedgerItem.Source.RECONCILE,
-                    label=invoice.number,
-                    invoice_date=invoice.invoice_date,
-                )
-                added += created
+        new = [invoice for invoice in page.invoices if invoice.id not in known]
+        for invoice in new:
+            _item, created = LedgerItem.record(
+                space,
+                LedgerItem.Kind.INVOICE,
+                invoice.id,
+                source=LedgerItem.Source.RECONCILE,
+                label=invoice.number,
+                invoice_date=invoice.invoice_date,
+            )
+            added += created
+        pages.remember(ctx, new)  # their items need not fetch them again
     return added
 
 
