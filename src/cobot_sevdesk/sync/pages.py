@@ -257,10 +257,15 @@ def prefetch(ctx: SpaceContext, kind: str) -> int:
             remember_members(ctx, members)
             brought = len(members)
         else:
-            brought = sum(
-                _list(ctx, start, end, wanted)
-                for start, end in spans_to_list(wanted, timezone.localdate())
-            )
+            spans = spans_to_list(wanted, timezone.localdate())
+            brought = sum(_list(ctx, start, end, wanted) for start, end in spans)
+            # Only what a listing should have held counts as missed; the rest waits for
+            # a listing of its own dates.
+            wanted = {
+                cobot_id: day
+                for cobot_id, day in wanted.items()
+                if day is None or any(start <= day <= end for start, end in spans)
+            }
     except SyncError as exc:
         # The items go one by one meanwhile, each under its own retry policy.
         log.warning("listing the %ss of %s: %s", kind, ctx.space.subdomain, exc)
