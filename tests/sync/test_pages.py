@@ -237,3 +237,24 @@ def test_a_burst_of_new_members_is_read_in_one_member_listing(world: World) -> N
     assert reads[0].endswith("/api/memberships") and len(reads) == 1 + 10
     assert not any(path.endswith("/api/memberships") for path in reads[1:])
     assert all(r["status"] < 300 for r in world.boxes.cobot.requests())  # no 429
+
+
+def test_the_dates_listed_follow_the_due_items() -> None:
+    from cobot_sevdesk.sync.pages import spans_to_list
+
+    today = dt.date(2026, 12, 1)
+    jan = dt.date(2026, 1, 1)
+    # From the oldest dated item, at most 31 days: one straggler does not read a year.
+    assert spans_to_list(
+        {"a": jan, "b": dt.date(2026, 1, 10), "c": dt.date(2026, 6, 1)}, today
+    ) == [(jan, dt.date(2026, 2, 1))]
+    # Webhooks' items have no date yet: around today.
+    assert spans_to_list({"a": None}, today) == [(dt.date(2026, 11, 30), dt.date(2026, 12, 2))]
+    # Both, overlapping: one range.
+    assert spans_to_list({"a": today, "b": None}, today) == [
+        (dt.date(2026, 11, 30), dt.date(2026, 12, 2))
+    ]
+    assert spans_to_list({"a": jan, "b": None}, today) == [
+        (jan, jan),
+        (dt.date(2026, 11, 30), dt.date(2026, 12, 2)),
+    ]
