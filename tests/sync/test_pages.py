@@ -77,16 +77,21 @@ def synced_member(world: World) -> dict[str, Any]:
     return member
 
 
-def test_a_backfill_reads_cobot_in_pages_and_sevdesk_once_per_page(world: World) -> None:
-    world.space.tag_import = False
-    world.space.save()
-    old_invoices(world, 30, membership_id=synced_member(world)["id"])
+def backfill_2025(world: World) -> None:
+    """A backfill of 2025, counted from its start."""
     Backfill.objects.create(
         space=world.space, start_date=dt.date(2025, 1, 1), end_date=dt.date(2025, 12, 31)
     )
     world.boxes.cobot.clear_requests()
     world.boxes.sevdesk.clear_requests()
     world.drain()
+
+
+def test_a_backfill_reads_cobot_in_pages_and_sevdesk_once_per_page(world: World) -> None:
+    world.space.tag_import = False
+    world.space.save()
+    old_invoices(world, 30, membership_id=synced_member(world)["id"])
+    backfill_2025(world)
     assert_one_receipt_each(world, 30)
     cobot, sevdesk = cobot_calls(world), sevdesk_calls(world)
     # The backfill's own listing brought every invoice: no invoice fetched alone.
@@ -104,12 +109,7 @@ def test_the_same_backfill_item_by_item_makes_a_call_of_each_per_invoice(
 ) -> None:
     settings.SYNC_PAGES = False
     old_invoices(world, 10)
-    Backfill.objects.create(
-        space=world.space, start_date=dt.date(2025, 1, 1), end_date=dt.date(2025, 12, 31)
-    )
-    world.boxes.cobot.clear_requests()
-    world.boxes.sevdesk.clear_requests()
-    world.drain()
+    backfill_2025(world)
     assert_one_receipt_each(world, 10)
     assert cobot_calls(world)["single"] == 10
     assert sevdesk_calls(world)["by_number"] == 20  # before and after each create
