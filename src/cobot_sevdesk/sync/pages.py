@@ -17,8 +17,9 @@ Safety stays as in item mode:
   outcome, a crash or a killed worker) looks up by itself (``receipts``);
 - an invoice no listing holds (a webhook for an invoice dated long ago) is fetched
   alone, as in item mode;
-- the next few PDFs are downloaded ahead (``pdf_ahead``) while sevDesk works on the
-  current receipt, and a link that expired meanwhile is renewed by a fetch.
+- the next few receipts' documents are prepared ahead (``documents_ahead``: downloaded
+  from Cobot, uploaded to sevDesk's temporary store) while the worker saves the current
+  receipt; a link that expired meanwhile is renewed by a fetch.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from cobot_sevdesk.cobot.models import Invoice, Membership
 from cobot_sevdesk.errors import SyncError
 from cobot_sevdesk.ledger.models import LedgerItem
 from cobot_sevdesk.sevdesk.models import Voucher
-from cobot_sevdesk.sync import pdf_ahead
+from cobot_sevdesk.sync import documents_ahead
 from cobot_sevdesk.sync.context import SpaceContext
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ PAGE_SIZE = 200
 #: A listing for dated items spans at most this many days from the oldest one, so one
 #: old straggler does not make it read a year of invoices.
 MAX_SPAN = dt.timedelta(days=31)
-#: PDFs downloaded ahead of the receipt being written.
+#: Receipt documents prepared ahead of the receipt being saved.
 AHEAD = 2
 #: After a listing failed, items go one by one for this long (each with its own retry).
 FAILED_PAUSE = 30.0
@@ -155,7 +156,7 @@ def _cache(ctx: SpaceContext) -> PageCache:
 
 def clear() -> None:
     _store.clear()
-    pdf_ahead.clear()
+    documents_ahead.clear()
 
 
 def remember(ctx: SpaceContext, invoices: Iterable[Invoice]) -> None:
@@ -199,7 +200,7 @@ def holds(ctx: SpaceContext, item: LedgerItem) -> bool:
 
 def take(ctx: SpaceContext, invoice_id: str) -> Invoice | None:
     """The listed invoice, if a listing of the last few minutes holds it; and the next
-    ones' PDFs start downloading."""
+    ones' documents start being prepared."""
     if not settings.SYNC_PAGES:
         return None
     cache = _cache(ctx)
@@ -216,7 +217,7 @@ def take(ctx: SpaceContext, invoice_id: str) -> Invoice | None:
         position = cache.order.index(invoice_id) if invoice_id in cache.order else -1
         upcoming = cache.order[position + 1 : position + 1 + AHEAD]
         ahead = [cache.invoices[i][1] for i in upcoming if i in cache.invoices]
-    pdf_ahead.start(ctx, ahead)
+    documents_ahead.start(ctx, ahead)
     return entry[1] if entry else None
 
 

@@ -20,7 +20,7 @@ from cobot_sevdesk.errors import BusinessRuleError, SyncError
 from cobot_sevdesk.ledger.models import LedgerItem
 from cobot_sevdesk.messages import _
 from cobot_sevdesk.sevdesk.models import Voucher
-from cobot_sevdesk.sync import activities, pages, pdf_ahead
+from cobot_sevdesk.sync import activities, documents_ahead, pages
 from cobot_sevdesk.sync.context import SpaceContext
 from cobot_sevdesk.sync.rules import mapping
 from cobot_sevdesk.sync.rules.money import cents
@@ -74,8 +74,9 @@ def create_receipt(ctx: SpaceContext, item: LedgerItem, plan: mapping.ReceiptPla
     invoice = plan.invoice
     filename = None
     if invoice.pdf_url:
-        pdf = download_pdf(ctx, invoice)
-        filename = ctx.sevdesk.upload_temp_file(mapping.pdf_filename(invoice), pdf)
+        filename = documents_ahead.take(ctx, invoice.id) or ctx.sevdesk.upload_temp_file(
+            mapping.pdf_filename(invoice), download_pdf(ctx, invoice)
+        )
     else:
         log.warning("invoice %s of %s has no PDF link", invoice.id, ctx.space.subdomain)
     body = mapping.receipt_body(plan, filename)
@@ -86,9 +87,6 @@ def create_receipt(ctx: SpaceContext, item: LedgerItem, plan: mapping.ReceiptPla
 
 def download_pdf(ctx: SpaceContext, invoice: Invoice) -> bytes:
     assert invoice.pdf_url is not None
-    ahead = pdf_ahead.take(ctx, invoice.id)
-    if ahead is not None:
-        return ahead
     try:
         return ctx.cobot.download_pdf(invoice.pdf_url)
     except LinkExpired:
