@@ -14,7 +14,7 @@ from cobot_sevdesk.ledger.models import LedgerItem
 from cobot_sevdesk.sandbox.control import Sandboxes
 from tests.world import World, make_world
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sync_mode")]  # page and item
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("sync_mode")]
 State = LedgerItem.State
 
 

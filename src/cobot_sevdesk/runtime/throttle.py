@@ -10,6 +10,7 @@ lease is released: a space's budget survives a change of worker.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 
@@ -35,6 +36,8 @@ class CobotThrottle:
         self._sleep = sleep
         self._clock = clock
         self.waited = 0.0
+        # A turn's two lanes (``runtime.lanes``) share it: a slot is booked by one.
+        self._lock = threading.Lock()
 
     @classmethod
     def for_space(cls, space: Space, per_minute: float) -> CobotThrottle:
@@ -45,14 +48,15 @@ class CobotThrottle:
         return max(self.tat - self._clock(), 0.0)
 
     def __call__(self) -> None:
-        """Wait for this call's slot, then book the next one."""
-        now = self._clock()
-        wait = self.tat - now
+        """Book this call's slot, then wait for it."""
+        with self._lock:
+            now = self._clock()
+            slot = max(self.tat, now)
+            self.tat = slot + self.interval
+        wait = slot - now
         if wait > 0:
             self.waited += wait
             self._sleep(wait)
-            now = self.tat
-        self.tat = max(self.tat, now) + self.interval
 
     def hold_off(self, seconds: float) -> None:
         """The server said "too many requests": nothing before ``seconds`` from now."""

@@ -39,6 +39,7 @@ from django.utils import timezone
 from cobot_sevdesk.errors import SyncError
 from cobot_sevdesk.ledger.models import Backfill, BooksCheck, LedgerItem, Space
 from cobot_sevdesk.runtime.attempt import Runner, SpacePaused, internal_error
+from cobot_sevdesk.runtime.lanes import SecondLane
 from cobot_sevdesk.runtime.throttle import CobotThrottle
 from cobot_sevdesk.sync import backfill, books, pages, payment_checks, receipts
 from cobot_sevdesk.sync.context import SpaceContext
@@ -233,31 +234,52 @@ def _work(
     slice_seconds: float,
 ) -> None:
     runner = Runner(ctx)
+    lane = SecondLane(ctx, throttle)
     deadline = time.monotonic() + slice_seconds
     streak = 0
-    while not stop_requested.is_set() and not lost.is_set() and time.monotonic() < deadline:
-        if throttle.delay() > deadline - time.monotonic():
-            break  # the next Cobot call is beyond this turn; give the worker back
-        item = ctx.space.items.next_due()
-        if item is None:
-            break
-        if item.kind in pages.LISTED_KINDS and not pages.holds(ctx, item):
-            pages.prefetch(ctx, item.kind)  # many due: read them from Cobot's listing
-        try:
-            state = runner.run(item)
-        except SpacePaused:
-            break
-        result.processed += 1
-        if item.error_code == "rate_limited":
-            # Respect the server's pause for the whole space, not just this item.
-            if item.next_attempt_at is not None:
-                throttle.hold_off((item.next_attempt_at - timezone.now()).total_seconds())
-            break
-        streak = (
-            streak + 1 if state in (LedgerItem.State.RETRY_WAIT, LedgerItem.State.AMBIGUOUS) else 0
-        )
-        if streak >= MAX_TRANSIENT_STREAK:
-            break
+
+    def counted(finished: list[tuple[LedgerItem, str | None]]) -> bool:
+        """Count finished attempts; False when the turn must end."""
+        nonlocal streak
+        for item, state in finished:
+            if state is None:
+                return False  # the space was paused
+            result.processed += 1
+            if item.error_code == "rate_limited":
+                # Respect the server's pause for the whole space, not just this item.
+                if item.next_attempt_at is not None:
+                    throttle.hold_off((item.next_attempt_at - timezone.now()).total_seconds())
+                return False
+            waiting = state in (LedgerItem.State.RETRY_WAIT, LedgerItem.State.AMBIGUOUS)
+            streak = streak + 1 if waiting else 0
+            if streak >= MAX_TRANSIENT_STREAK:
+                return False
+        return True
+
+    try:
+        while not stop_requested.is_set() and not lost.is_set() and time.monotonic() < deadline:
+            if throttle.delay() > deadline - time.monotonic():
+                break  # the next Cobot call is beyond this turn; give the worker back
+            if not counted(lane.collect()):
+                break
+            item = ctx.space.items.next_due(exclude=lane.busy)
+            if item is None:
+                if lane.busy and counted(lane.collect(wait=True)):
+                    continue  # the lane's item may have made more work due
+                break
+            if item.kind in pages.LISTED_KINDS and not pages.holds(ctx, item):
+                pages.prefetch(ctx, item.kind)  # many due: read them from Cobot's listing
+            if lane.takes(item):
+                lane.start(item)
+                continue
+            try:
+                state: str | None = runner.run(item)
+            except SpacePaused:
+                state = None
+            if not counted([(item, state)]):
+                break
+    finally:
+        counted(lane.close())
     try:
         receipts.check_created_in_turn(ctx)
     except SyncError as exc:

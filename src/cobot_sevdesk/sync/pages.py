@@ -100,6 +100,8 @@ class PageCache:
     failed_at: float = 0.0
     pruned_at: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Held while receipts are listed (see ``listed_receipts``).
+    listing: threading.Lock = field(default_factory=threading.Lock)
 
     def held(self, kind: str) -> dict[str, Any]:
         """The listed objects of ``kind`` (after ``prune``, which replaces the dicts)."""
@@ -196,6 +198,14 @@ def holds(ctx: SpaceContext, item: LedgerItem) -> bool:
     with cache.lock:
         cache.prune(time.monotonic())
         return item.cobot_id in cache.held(item.kind) or (item.kind, item.cobot_id) in cache.missed
+
+
+def holds_invoice(ctx: SpaceContext, invoice_id: str) -> bool:
+    """Whether a listing of the last few minutes holds the invoice (no Cobot call)."""
+    cache = _cache(ctx)
+    with cache.lock:
+        cache.prune(time.monotonic())
+        return invoice_id in cache.invoices
 
 
 def take(ctx: SpaceContext, invoice_id: str) -> Invoice | None:
@@ -339,27 +349,31 @@ def listed_receipts(ctx: SpaceContext, invoice: Invoice, credit_debit: str) -> l
         return None
     cache = _cache(ctx)
     day = invoice.invoice_date
-    now = time.monotonic()
-    with cache.lock:
-        cache.prune(now)
-        index = next((r for r in cache.receipts if r.start <= day <= r.end), None)
-        # A page of a few invoices is not worth listing its dates' receipts for.
-        span = next(
-            (
-                (start, end)
-                for _at, start, end, count in cache.spans
-                if start <= day <= end and count >= settings.SYNC_PAGE_MIN
-            ),
-            None,
-        )
-    if index is None:
-        if span is None:
-            return None
-        index = ReceiptIndex(span[0], span[1], now, {})
-        for voucher in ctx.sevdesk.vouchers_dated(*span):
-            index.by_number.setdefault((voucher.description or "").strip(), []).append(voucher)
+    # One listing at a time per space: the turn's two lanes would otherwise both list
+    # the same dates.
+    with cache.listing:
+        now = time.monotonic()
         with cache.lock:
-            cache.receipts.append(index)
+            cache.prune(now)
+            index = next((r for r in cache.receipts if r.start <= day <= r.end), None)
+            # A page of a few invoices is not worth listing its dates' receipts for.
+            span = next(
+                (
+                    (start, end)
+                    for _at, start, end, count in cache.spans
+                    if start <= day <= end and count >= settings.SYNC_PAGE_MIN
+                ),
+                None,
+            )
+        if index is None:
+            if span is None:
+                return None
+            index = ReceiptIndex(span[0], span[1], now, {})
+            for voucher in ctx.sevdesk.vouchers_dated(*span):
+                number = (voucher.description or "").strip()
+                index.by_number.setdefault(number, []).append(voucher)
+            with cache.lock:
+                cache.receipts.append(index)
     found = index.by_number.get(invoice.number.strip(), [])
     return [v for v in found if v.credit_debit in (credit_debit, None)]
 

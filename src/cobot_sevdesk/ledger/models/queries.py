@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from django.db import models
@@ -38,7 +39,9 @@ class LedgerItemQuerySet(models.QuerySet["LedgerItem"]):
         """Failed items and done items with something for the admin to look at."""
         return self.filter(Q(state="failed") | Q(attention__isnull=False))
 
-    def next_due(self, now: dt.datetime | None = None) -> LedgerItem | None:
+    def next_due(
+        self, now: dt.datetime | None = None, *, exclude: Collection[int] = ()
+    ) -> LedgerItem | None:
         """The oldest item with work to do now (of a space's items).
 
         ``running`` items are included: whoever holds the space's lease is the only
@@ -47,9 +50,12 @@ class LedgerItemQuerySet(models.QuerySet["LedgerItem"]):
 
         Two queries, not one with OR: each walks its partial index in id order and
         stops at the first due row, so a 10,000-item backlog costs no more than a
-        short one.
+        short one. ``exclude``: items in the turn's other lane (``runtime.lanes``).
         """
         now = now or timezone.now()
-        found = [q.due(now).order_by("id").first() for q in (self.open(), self.to_recheck())]
+        queries = [self.open(), self.to_recheck()]
+        if exclude:  # items another lane of this turn is working on
+            queries = [q.exclude(pk__in=exclude) for q in queries]
+        found = [q.due(now).order_by("id").first() for q in queries]
         due = [item for item in found if item is not None]
         return min(due, key=lambda item: item.pk) if due else None
