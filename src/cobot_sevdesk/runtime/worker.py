@@ -9,7 +9,8 @@ behind everyone else: a space with a 10,000-invoice backlog gets a fair share of
 workers, not all of them.
 
 A worker that dies mid-item leaves the item "running" and its lease runs out; the
-next holder finds the item due and re-runs it, reading back before it writes.
+next holder finds the item due and re-runs it, reading back before it writes. In page
+mode a turn has a second lane for invoices a listing brought (``runtime.lanes``).
 
 ``spaces_with_due_work`` is what the periodic sweep (``runtime.tasks.sweep``) queues:
 spaces with due work whose lease is free, so a lost queue message or a crashed worker
