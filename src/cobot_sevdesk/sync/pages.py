@@ -48,7 +48,7 @@ PAGE_SIZE = 200
 #: old straggler does not make it read a year of invoices.
 MAX_SPAN = dt.timedelta(days=31)
 #: Receipt documents prepared ahead of the receipt being saved.
-AHEAD = 2
+AHEAD = 4
 #: After a listing failed, items go one by one for this long (each with its own retry).
 FAILED_PAUSE = 30.0
 #: Cobot allows its member listing 6 requests a minute (its documentation): one in 10 s.
