@@ -3,8 +3,8 @@
 In page mode an invoice that a listing brought needs no Cobot call, and its document is
 prepared ahead (``sync.documents_ahead``), so what is left on its own path is sevDesk's
 ``saveVoucher``. One at a time, a backfill goes no faster than one save after another;
-with a second lane it goes about twice as fast, and sevDesk sees two requests of the
-space at a time.
+with a second lane it goes about twice as fast (sevDesk, which publishes no limit, then
+sees two saves of the space at a time, beside the uploads ahead).
 
 Safety is the one of a single lane. Each item is claimed with a conditional update and
 looks up before it writes; the turn's lease covers both lanes, and an item either lane
