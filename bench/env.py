@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,9 +122,11 @@ class Env:
                 child.kill()
         self.children.clear()
 
-    def add_space(self, name: str) -> Space:
+    def add_space(self, name: str, before_connect: Callable[[str], object] | None = None) -> Space:
         """A Cobot space with an admin, accounting codes and a customer whose sevDesk
-        contact exists; connected to a sevDesk account, webhooks subscribed."""
+        contact exists; connected to a sevDesk account, webhooks subscribed.
+        ``before_connect(subdomain)`` runs before the webhooks are subscribed: invoices
+        it adds exist already when the space is connected (no webhook for them)."""
         from django.utils import timezone
 
         from cobot_sevdesk.ledger.models import Space as SpaceRow
@@ -135,6 +137,8 @@ class Env:
         admin = cobot.add_user(f"admin@{name}.example", f"Admin {name}")
         state = cobot.add_space(name, name, [admin["id"]])
         cobot.add_accounting_code(name, "Desks")
+        if before_connect is not None:
+            before_connect(name)
         token = secrets.token_hex(16)
         sevdesk.add_account(token, booking_accounts=[{"name": "Desks", "like": "4400"}])
         sevdesk.add_contact(token, name=f"Customer of {name}", customerNumber=CUSTOMER)
