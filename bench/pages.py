@@ -179,6 +179,7 @@ def _progress(stop: threading.Event, started: float, samples: list[tuple[float, 
 def backfill(database: str, quick: bool, pages: int = 1) -> Result:
     count, year = (150, 2025) if quick else (1000, 2025)
     mode = MODES[pages]
+    version = product_version()  # the code the processes about to start will run
     with environment(
         database,
         sandbox_delay=DELAY,
@@ -230,7 +231,7 @@ def backfill(database: str, quick: bool, pages: int = 1) -> Result:
         cobot_bound = counted["cobot_api"] * 60.0 / LIMIT
         sevdesk_bound = counted["sevdesk"] * DELAY
         return {
-            **product_version(),
+            **version,
             "database": database,
             "mode": mode,
             "sync_pages": bool(pages),
@@ -277,6 +278,7 @@ def monthend(
     spaces_n = space_count or (8 if quick else 40)
     per_space = invoices_per_space or (20 if quick else 100)
     probe_after = 3.0
+    version = product_version()  # the code the processes about to start will run
     with environment(
         database,
         sandbox_delay=DELAY,
@@ -355,7 +357,7 @@ def monthend(
                 finished[token] = max(finished.get(token, 0.0), at - started_at)
         done = sorted(finished.values())
         return {
-            **product_version(),
+            **version,
             "database": database,
             "sync_pages": bool(pages),
             "sandbox_delay_s": DELAY,
