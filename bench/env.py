@@ -29,6 +29,8 @@ from cobot_sevdesk.sandbox.sevdesk import SevdeskSandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+#: One database per run: two checkouts benchmarking at once do not drop each other's.
+PG_NAME = f"cobot_sevdesk_bench_{os.getpid()}"
 CUSTOMER = "K-1"
 
 
@@ -177,9 +179,9 @@ def _database_url(kind: str, data_dir: Path) -> str:
     import psycopg
 
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS cobot_sevdesk_bench WITH (FORCE)")
-        conn.execute("CREATE DATABASE cobot_sevdesk_bench")
-    return "postgresql://postgres@127.0.0.1:5432/cobot_sevdesk_bench"
+        conn.execute(f"DROP DATABASE IF EXISTS {PG_NAME} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {PG_NAME}")
+    return f"postgresql://postgres@127.0.0.1:5432/{PG_NAME}"
 
 
 @contextmanager
@@ -242,7 +244,7 @@ def environment(
             import psycopg
 
             with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-                conn.execute("DROP DATABASE IF EXISTS cobot_sevdesk_bench WITH (FORCE)")
+                conn.execute(f"DROP DATABASE IF EXISTS {PG_NAME} WITH (FORCE)")
 
 
 def percentile(values: list[float], p: float) -> float:
