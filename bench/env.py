@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +29,8 @@ from cobot_sevdesk.sandbox.sevdesk import SevdeskSandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+#: One database per run: two checkouts benchmarking at once do not drop each other's.
+PG_NAME = f"cobot_sevdesk_bench_{os.getpid()}"
 CUSTOMER = "K-1"
 
 
@@ -122,9 +124,11 @@ class Env:
                 child.kill()
         self.children.clear()
 
-    def add_space(self, name: str) -> Space:
+    def add_space(self, name: str, before_connect: Callable[[str], object] | None = None) -> Space:
         """A Cobot space with an admin, accounting codes and a customer whose sevDesk
-        contact exists; connected to a sevDesk account, webhooks subscribed."""
+        contact exists; connected to a sevDesk account, webhooks subscribed.
+        ``before_connect(subdomain)`` runs before the webhooks are subscribed: invoices
+        it adds exist already when the space is connected (no webhook for them)."""
         from django.utils import timezone
 
         from cobot_sevdesk.ledger.models import Space as SpaceRow
@@ -135,6 +139,8 @@ class Env:
         admin = cobot.add_user(f"admin@{name}.example", f"Admin {name}")
         state = cobot.add_space(name, name, [admin["id"]])
         cobot.add_accounting_code(name, "Desks")
+        if before_connect is not None:
+            before_connect(name)
         token = secrets.token_hex(16)
         sevdesk.add_account(token, booking_accounts=[{"name": "Desks", "like": "4400"}])
         sevdesk.add_contact(token, name=f"Customer of {name}", customerNumber=CUSTOMER)
@@ -173,9 +179,9 @@ def _database_url(kind: str, data_dir: Path) -> str:
     import psycopg
 
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS cobot_sevdesk_bench WITH (FORCE)")
-        conn.execute("CREATE DATABASE cobot_sevdesk_bench")
-    return "postgresql://postgres@127.0.0.1:5432/cobot_sevdesk_bench"
+        conn.execute(f"DROP DATABASE IF EXISTS {PG_NAME} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {PG_NAME}")
+    return f"postgresql://postgres@127.0.0.1:5432/{PG_NAME}"
 
 
 @contextmanager
@@ -238,7 +244,7 @@ def environment(
             import psycopg
 
             with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-                conn.execute("DROP DATABASE IF EXISTS cobot_sevdesk_bench WITH (FORCE)")
+                conn.execute(f"DROP DATABASE IF EXISTS {PG_NAME} WITH (FORCE)")
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from . import payments, scenarios
+from . import pages, payments, scenarios
 
 
 def main() -> int:
@@ -18,7 +18,8 @@ def main() -> int:
         if "=" in arg:
             key, value = arg.split("=", 1)
             extra[key] = None if value == "none" else (float(value) if "." in value else int(value))
-    module = payments if name == "payments" else scenarios
+    modules = {"payments": payments, "backfill": pages, "monthend": pages}
+    module = modules.get(name, scenarios)
     result = getattr(module, name)(database, quick, **extra)
     Path(output).write_text(json.dumps(result, indent=1, default=str))
     return 0

@@ -106,3 +106,40 @@ def bars(title: str, ylabel: str, values: dict[str, float]) -> str:
             f"{value:.3g}</text>"
         )
     return "\n".join([*parts, "</svg>"])
+
+
+def grouped_bars(title: str, ylabel: str, groups: dict[str, dict[str, float]]) -> str:
+    """Bars side by side per group (say, a measure and its bounds per mode), one colour
+    per series, named in a legend."""
+    series = list(dict.fromkeys(name for values in groups.values() for name in values))
+    largest = max((v for values in groups.values() for v in values.values()), default=1)
+    parts, _xmax, ymax = _frame(title, "", ylabel, 1, largest * 1.15, xticks=False)
+    width = (W - LEFT - RIGHT) / max(len(groups), 1)
+    bar = width * 0.7 / max(len(series), 1)
+    for n, (group, values) in enumerate(groups.items()):
+        left = LEFT + n * width + width * 0.15
+        for m, name in enumerate(series):
+            if name not in values:
+                continue
+            value = values[name]
+            height = value / ymax * (H - BOTTOM - TOP)
+            x = left + m * bar
+            parts.append(
+                f'<rect x="{x:.1f}" y="{H - BOTTOM - height:.1f}" width="{bar * 0.9:.1f}" '
+                f'height="{height:.1f}" fill="{COLORS[m % len(COLORS)]}"/>'
+            )
+            parts.append(
+                f'<text x="{x + bar * 0.45:.1f}" y="{H - BOTTOM - height - 4:.1f}" '
+                f'text-anchor="middle">{value:,.0f}</text>'
+            )
+        parts.append(
+            f'<text x="{left + width * 0.35:.1f}" y="{H - BOTTOM + 16}" text-anchor="middle">'
+            f"{escape(group)}</text>"
+        )
+    for m, name in enumerate(series):
+        color = COLORS[m % len(COLORS)]
+        parts.append(
+            f'<text x="{W - RIGHT - 4}" y="{TOP + 14 + 16 * m}" text-anchor="end" fill="{color}">'
+            f"{escape(name)}</text>"
+        )
+    return "\n".join([*parts, "</svg>"])
