@@ -7,7 +7,8 @@ least ``SYNC_PAGE_MIN`` invoices of a space are due that no listing holds, the w
 (``runtime.worker``) asks ``prefetch`` for them; the backfill and the periodic check
 hand over the pages they list anyway (``remember``). What a listing brought is kept in
 this process for ``SYNC_PAGE_MAX_AGE`` seconds, per space and token, for the space's
-next turns here (a turn in another process lists again: one call more, nothing else).
+next turns here (a turn in another process lists again and prepares its own documents:
+more calls, nothing else).
 
 Safety stays as in item mode:
 - a listed invoice is Cobot's state of a moment ago; a change after it arrives as
