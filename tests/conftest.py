@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -12,6 +13,9 @@ from cobot_sevdesk.sandbox.cobot import CobotSandbox
 from cobot_sevdesk.sandbox.control import Sandboxes
 from cobot_sevdesk.sandbox.server import SandboxServer, serve_in_thread
 from cobot_sevdesk.sandbox.sevdesk import SevdeskSandbox
+
+if TYPE_CHECKING:
+    from tests.world import World
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -43,6 +47,14 @@ def sandboxes(sandbox_servers: tuple[SandboxServer, SandboxServer], settings: ob
     for key, value in boxes.environment().items():
         setattr(settings, key, value)
     return boxes
+
+
+@pytest.fixture
+def world(sandboxes: Sandboxes) -> World:
+    """A connected space with its sandbox accounts (a module may define its own)."""
+    from tests.world import make_world
+
+    return make_world(sandboxes)
 
 
 @pytest.fixture(autouse=True)

@@ -16,11 +16,6 @@ pytestmark = pytest.mark.django_db
 State = LedgerItem.State
 
 
-@pytest.fixture
-def world(sandboxes: Sandboxes) -> World:
-    return make_world(sandboxes)
-
-
 def webhook(world: World, event: str, kind: str, cobot_id: str) -> Any:
     url = f"{world.boxes.cobot.base_url}/space/{world.subdomain}/api/{kind}/{cobot_id}"
     return Client().post(

@@ -28,11 +28,6 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 State = LedgerItem.State
 
 
-@pytest.fixture
-def world(sandboxes: Sandboxes) -> World:
-    return make_world(sandboxes)
-
-
 def member_and_invoice(world: World) -> tuple[dict[str, Any], dict[str, Any]]:
     member = world.member("Jane Doe", city="Berlin", email="jane@example.org")
     invoice = world.invoice(membership_id=member["id"])

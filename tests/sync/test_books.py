@@ -18,7 +18,7 @@ from cobot_sevdesk.sandbox.control import Sandboxes, invoice_line
 from cobot_sevdesk.sync import books
 from cobot_sevdesk.sync.context import SpaceContext
 from cobot_sevdesk.sync.rules.books_report import BooksReport
-from tests.world import World, make_world
+from tests.world import World
 
 pytestmark = pytest.mark.django_db
 FEBRUARY = books.month("2025-02")
@@ -77,11 +77,6 @@ def receipt_of(world: World, invoice: dict[str, Any]) -> int:
     item = world.space.items.get(cobot_id=invoice["id"])
     assert item.sevdesk_voucher_id is not None
     return item.sevdesk_voucher_id
-
-
-@pytest.fixture
-def world(sandboxes: Sandboxes) -> World:
-    return make_world(sandboxes)
 
 
 # Syncing a thousand invoices takes longer than a lease's heartbeat interval, and the

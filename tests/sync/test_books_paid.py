@@ -12,20 +12,14 @@ import pytest
 from django.test import override_settings
 
 from cobot_sevdesk.ledger.models import LedgerItem, Payment
-from cobot_sevdesk.sandbox.control import Sandboxes
 from cobot_sevdesk.sync import books
 from cobot_sevdesk.sync.context import SpaceContext
 from cobot_sevdesk.sync.rules.books_report import BooksReport
 from tests.payment_world import enable_payments, pay_in_cobot, receipt, synced_invoice
-from tests.world import World, make_world
+from tests.world import World
 
 pytestmark = pytest.mark.django_db
 MARCH = books.month("2026-03")
-
-
-@pytest.fixture
-def world(sandboxes: Sandboxes) -> World:
-    return make_world(sandboxes)
 
 
 def check(world: World) -> BooksReport:

@@ -8,16 +8,10 @@ from typing import Any
 import pytest
 
 from cobot_sevdesk.ledger.models import LedgerItem
-from cobot_sevdesk.sandbox.control import Sandboxes
-from tests.world import World, make_world
+from tests.world import World
 
 pytestmark = pytest.mark.django_db
 State = LedgerItem.State
-
-
-@pytest.fixture
-def world(sandboxes: Sandboxes) -> World:
-    return make_world(sandboxes)
 
 
 def synced_member(world: World, name: str, **fields: Any) -> dict[str, Any]:

@@ -10,16 +10,11 @@ from decimal import Decimal
 import pytest
 
 from cobot_sevdesk.ledger.models import LedgerItem
-from cobot_sevdesk.sandbox.control import Sandboxes, invoice_line
-from tests.world import World, make_world
+from cobot_sevdesk.sandbox.control import invoice_line
+from tests.world import World
 
 pytestmark = pytest.mark.django_db
 State = LedgerItem.State
-
-
-@pytest.fixture
-def world(sandboxes: Sandboxes) -> World:
-    return make_world(sandboxes)
 
 
 def receipt_of(world: World, invoice: dict[str, object]) -> dict[str, object]:

@@ -5,16 +5,10 @@ from __future__ import annotations
 import pytest
 
 from cobot_sevdesk.ledger.models import ContactLink, LedgerItem
-from cobot_sevdesk.sandbox.control import Sandboxes
-from tests.world import World, make_world
+from tests.world import World
 
 pytestmark = pytest.mark.django_db
 State = LedgerItem.State
-
-
-@pytest.fixture
-def world(sandboxes: Sandboxes) -> World:
-    return make_world(sandboxes)
 
 
 def test_person_contact_with_address_and_emails(world: World) -> None:

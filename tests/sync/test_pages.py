@@ -12,17 +12,12 @@ from typing import Any
 import pytest
 
 from cobot_sevdesk.ledger.models import Backfill, LedgerItem
-from cobot_sevdesk.sandbox.control import Sandboxes, invoice_line
-from tests.world import World, make_world
+from cobot_sevdesk.sandbox.control import invoice_line
+from tests.world import World
 
 pytestmark = pytest.mark.django_db(transaction=True)
 State = LedgerItem.State
 SINGLE_INVOICE = re.compile(r"^/api2/invoices/[^/.]+$")
-
-
-@pytest.fixture
-def world(sandboxes: Sandboxes) -> World:
-    return make_world(sandboxes)
 
 
 def cobot_calls(world: World) -> dict[str, int]:

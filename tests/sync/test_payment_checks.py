@@ -11,7 +11,6 @@ import pytest
 from django.utils import timezone
 
 from cobot_sevdesk.ledger.models import LedgerItem, PaidState, PaymentSettings
-from cobot_sevdesk.sandbox.control import Sandboxes
 from tests.payment_world import (
     check_now,
     cobot_invoice,
@@ -23,15 +22,10 @@ from tests.payment_world import (
     synced_invoice,
     total,
 )
-from tests.world import World, make_world
+from tests.world import World
 
 pytestmark = pytest.mark.django_db
 State = LedgerItem.State
-
-
-@pytest.fixture
-def world(sandboxes: Sandboxes) -> World:
-    return make_world(sandboxes)
 
 
 def sevdesk_reads(world: World) -> tuple[int, int]:

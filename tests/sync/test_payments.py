@@ -10,7 +10,6 @@ from decimal import Decimal
 import pytest
 
 from cobot_sevdesk.ledger.models import LedgerItem, PaidState, Payment
-from cobot_sevdesk.sandbox.control import Sandboxes
 from tests.payment_world import (
     check_now,
     cobot_invoice,
@@ -22,15 +21,10 @@ from tests.payment_world import (
     synced_invoice,
     total,
 )
-from tests.world import World, make_world
+from tests.world import World
 
 pytestmark = pytest.mark.django_db
 State = LedgerItem.State
-
-
-@pytest.fixture
-def world(sandboxes: Sandboxes) -> World:
-    return make_world(sandboxes)
 
 
 def test_invoice_paid_in_cobot_is_booked_on_the_clearing_account(world: World) -> None:

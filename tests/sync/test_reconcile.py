@@ -11,17 +11,11 @@ import pytest
 from django.utils import timezone
 
 from cobot_sevdesk.ledger.models import LedgerItem, Space
-from cobot_sevdesk.sandbox.control import Sandboxes
 from cobot_sevdesk.sync.context import SpaceContext
 from cobot_sevdesk.sync.reconcile import take_baseline
-from tests.world import World, make_world
+from tests.world import World
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def world(sandboxes: Sandboxes) -> World:
-    return make_world(sandboxes)
 
 
 def days_ago(days: int) -> str:

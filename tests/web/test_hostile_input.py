@@ -15,14 +15,9 @@ from cobot_sevdesk.ledger.models import LedgerItem, Space
 from cobot_sevdesk.sandbox.control import Sandboxes
 from cobot_sevdesk.sevdesk.client import SevdeskClient
 from tests.web.conftest import cobot_login, two_space_admin
-from tests.world import World, make_world
+from tests.world import World
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def world(sandboxes: Sandboxes) -> World:
-    return make_world(sandboxes)
 
 
 def hook(world: World, body: bytes | str, content_type: str = "application/json") -> Any:

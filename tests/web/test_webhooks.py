@@ -10,18 +10,12 @@ import pytest
 from django.test import Client
 
 from cobot_sevdesk.ledger.models import LedgerItem, Space
-from cobot_sevdesk.sandbox.control import Sandboxes
 from cobot_sevdesk.sync.context import SpaceContext
 from cobot_sevdesk.sync.subscriptions import ensure_subscriptions
 from tests.processes import wait_until
-from tests.world import World, make_world
+from tests.world import World
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def world(sandboxes: Sandboxes) -> World:
-    return make_world(sandboxes)
 
 
 def post(space: Space, event: str, body: Any, secret: str | None = None, **extra: Any) -> Any:
