@@ -121,6 +121,18 @@ class Forbidden(PermanentError):
 
     code = "forbidden"
 
+    @classmethod
+    def of(cls, error: ApiError, admin_message: Text) -> Forbidden:
+        """``error``'s call as refused, explained to the admin in ``admin_message``."""
+        return cls(
+            error.service,
+            error.service_message,
+            status=error.status,
+            method=error.method,
+            path=error.path,
+            admin_message=admin_message,
+        )
+
 
 class AuthorizationError(ApiError):
     """401: the token was refused. Nothing more should be sent with it until it is

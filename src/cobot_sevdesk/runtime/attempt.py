@@ -48,13 +48,9 @@ def policy() -> RetryPolicy:
 def refused_call(error: AuthorizationError) -> Forbidden:
     """A 401 on one call while the token works elsewhere: this call fails, not the
     space."""
-    return Forbidden(
-        error.service,
-        error.service_message,
-        status=error.status,
-        method=error.method,
-        path=error.path,
-        admin_message=_(
+    return Forbidden.of(
+        error,
+        _(
             "%(service)s refused this request (%(message)s), although our access token "
             "works for its other calls. Nothing was changed; check the add-on's permissions "
             "there, then retry."

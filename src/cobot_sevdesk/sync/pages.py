@@ -6,9 +6,8 @@ totals, recipient, PDF link) a call; sevDesk lists receipts by voucher date. Whe
 least ``SYNC_PAGE_MIN`` invoices of a space are due that no listing holds, the worker
 (``runtime.worker``) asks ``prefetch`` for them; the backfill and the periodic check
 hand over the pages they list anyway (``remember``). What a listing brought is kept in
-this process for ``SYNC_PAGE_MAX_AGE`` seconds, per space and token, for the space's
-next turns here (a turn in another process lists again and prepares its own documents:
-more calls, nothing else).
+this process for ``SYNC_PAGE_MAX_AGE`` seconds, per space and token (a turn in another
+process lists again and prepares its own documents: more calls, nothing else).
 
 Safety stays as in item mode:
 - a listed invoice is Cobot's state of a moment ago; a change after it arrives as
@@ -68,6 +67,19 @@ class ReceiptIndex:
     end: dt.date
     at: float
     by_number: dict[str, list[Voucher]]
+
+    @classmethod
+    def of(cls, start: dt.date, end: dt.date, vouchers: Iterable[Voucher]) -> ReceiptIndex:
+        index = cls(start, end, time.monotonic(), {})
+        for voucher in vouchers:
+            index.by_number.setdefault((voucher.description or "").strip(), []).append(voucher)
+        return index
+
+    def find(self, number: str, credit_debit: str) -> list[Voucher]:
+        """Receipts with exactly this document number and direction, as the look-up by
+        number (``find_vouchers_by_description``) answers."""
+        found = self.by_number.get(number.strip(), [])
+        return [v for v in found if v.credit_debit in (credit_debit, None)]
 
 
 @dataclass(frozen=True)
@@ -369,14 +381,10 @@ def listed_receipts(ctx: SpaceContext, invoice: Invoice, credit_debit: str) -> l
         if index is None:
             if span is None:
                 return None
-            index = ReceiptIndex(span[0], span[1], now, {})
-            for voucher in ctx.sevdesk.vouchers_dated(*span):
-                number = (voucher.description or "").strip()
-                index.by_number.setdefault(number, []).append(voucher)
+            index = ReceiptIndex.of(*span, ctx.sevdesk.vouchers_dated(*span))
             with cache.lock:
                 cache.receipts.append(index)
-    found = index.by_number.get(invoice.number.strip(), [])
-    return [v for v in found if v.credit_debit in (credit_debit, None)]
+    return index.find(invoice.number, credit_debit)
 
 
 def check_later(ctx: SpaceContext, created: Created) -> None:

@@ -26,9 +26,7 @@ import re
 from collections.abc import Iterator
 from decimal import Decimal
 
-from django.utils import timezone
-
-from cobot_sevdesk.errors import BusinessRuleError, Forbidden, OutcomeUnknown, TransientError
+from cobot_sevdesk.errors import BusinessRuleError, Forbidden
 from cobot_sevdesk.ledger.models import (
     LedgerItem,
     PaidState,
@@ -43,7 +41,7 @@ from cobot_sevdesk.sync.context import SpaceContext
 from cobot_sevdesk.sync.outcome import Outcome
 from cobot_sevdesk.sync.rules.money import cents
 from cobot_sevdesk.sync.rules.payments import Plan, Side, Verdict, matching_lines, plan_payment
-from cobot_sevdesk.sync.writes import may_write_again
+from cobot_sevdesk.sync.writes import may_write_again, noting_write, outcome_unknown
 
 State = LedgerItem.State
 How = Payment.How
@@ -104,16 +102,12 @@ def to_sevdesk(
         paid=paid,
         accounted=ledger_paid(invoice, excluding=payment).sevdesk,
     )
-    plan = plan_payment(payment.amount_cents, side)
-    if plan.verdict == Verdict.THERE:
-        payment.reflect(How.FOUND)
-        return Outcome(
-            State.SYNCED,
-            _("sevDesk already shows this payment of %(amount)s on the receipt: not booked again.")
-            % {"amount": amount},
-        )
-    if plan.verdict != Verdict.WRITE:
-        return hold(ctx, item, held_reason(plan, side, payment, "sevDesk"))
+    there = _("sevDesk already shows this payment of %(amount)s on the receipt: not booked again.")
+    plan, decided = decide(
+        ctx, item, payment, side, service="sevDesk", there=there % {"amount": amount}
+    )
+    if decided is not None:
+        return decided
     may_write_again(item, "booking", _("the payment of %(amount)s") % {"amount": amount})
     line = bank_line(ctx, invoice, payment)
     account_id = line.check_account_id if line is not None else setup.check_account_id
@@ -192,7 +186,7 @@ def to_cobot(
             State.SKIPPED,
             _("Not recorded in Cobot: marking invoices paid there is switched off."),
         )
-    if "record_unknown_since" in item.progress:
+    if outcome_unknown(item, "record"):
         # A record we sent may be there: our key in its note tells.
         for record in ctx.cobot.list_payment_records([invoice.cobot_id]):
             if marked_key(record.note) == item.cobot_id:
@@ -210,16 +204,12 @@ def to_cobot(
         paid=paid,
         accounted=ledger_paid(invoice, excluding=payment).cobot,
     )
-    plan = plan_payment(payment.amount_cents, side)
-    if plan.verdict == Verdict.THERE:
-        payment.reflect(How.FOUND)
-        return Outcome(
-            State.SYNCED,
-            _("Cobot already shows this payment of %(amount)s on the invoice: not recorded again.")
-            % {"amount": amount},
-        )
-    if plan.verdict != Verdict.WRITE:
-        return hold(ctx, item, held_reason(plan, side, payment, "Cobot"))
+    there = _("Cobot already shows this payment of %(amount)s on the invoice: not recorded again.")
+    _plan, decided = decide(
+        ctx, item, payment, side, service="Cobot", there=there % {"amount": amount}
+    )
+    if decided is not None:
+        return decided
     may_write_again(item, "record", _("the payment of %(amount)s") % {"amount": amount})
     with noting_write(item, "record"):
         record = ctx.cobot.add_payment_record(
@@ -238,6 +228,20 @@ def to_cobot(
 
 
 # ------------------------------------------------------------------ holding
+def decide(
+    ctx: SpaceContext, item: LedgerItem, payment: Payment, side: Side, *, service: str, there: Text
+) -> tuple[Plan, Outcome | None]:
+    """The payment against one side: there already (done, with ``there``), held for the
+    admin (unclear), or to be written (no outcome yet)."""
+    plan = plan_payment(payment.amount_cents, side)
+    if plan.verdict == Verdict.THERE:
+        payment.reflect(How.FOUND)
+        return plan, Outcome(State.SYNCED, there)
+    if plan.verdict != Verdict.WRITE:
+        return plan, hold(ctx, item, held_reason(plan, side, payment, service))
+    return plan, None
+
+
 def held_reason(plan: Plan, side: Side, payment: Payment, service: str) -> Message:
     values = {
         "amount": money(payment.amount_cents, payment.currency),
@@ -301,34 +305,6 @@ def handled_by_admin(item: LedgerItem) -> None:
         payment.reflect(How.HANDLED)
 
 
-# ------------------------------------------------------------------ writing
-@contextlib.contextmanager
-def noting_write(item: LedgerItem, step: str) -> Iterator[None]:
-    """Note the write of ``step`` before it is sent, so a worker that dies while it
-    is under way leaves it unknown; clear the note once the answer says it was not
-    applied (a refusal, a connection that never opened). A 5xx keeps it: the service
-    may have applied it before failing."""
-    key = f"{step}_unknown_since"
-    if key not in item.progress:
-        item.mark_step(key, timezone.now().isoformat())
-    try:
-        yield
-    except OutcomeUnknown:
-        raise
-    except TransientError as exc:
-        if exc.status is None or exc.status < 500:
-            _forget(item, key)
-        raise
-    except BaseException:
-        _forget(item, key)
-        raise
-    _forget(item, key)
-
-
-def _forget(item: LedgerItem, key: str) -> None:
-    item.update(progress={k: v for k, v in item.progress.items() if k != key})
-
-
 @contextlib.contextmanager
 def cobot_permission() -> Iterator[None]:
     """A 403 from Cobot on payments: the add-on's access is older than its payment
@@ -338,13 +314,9 @@ def cobot_permission() -> Iterator[None]:
     except Forbidden as exc:
         if exc.service != "Cobot" or "payment_records" not in exc.path:
             raise
-        raise Forbidden(
-            exc.service,
-            exc.service_message,
-            status=exc.status,
-            method=exc.method,
-            path=exc.path,
-            admin_message=_(
+        raise Forbidden.of(
+            exc,
+            _(
                 "Cobot does not let the add-on read or record payments (%(message)s): it "
                 "was connected before it asked for that permission. Open the add-on from "
                 "Cobot and log in again to grant it, then retry."

@@ -148,26 +148,18 @@ def check_created_in_turn(ctx: SpaceContext) -> None:
     created = pages.take_created(ctx)
     if not created:
         return
+    start, end = min(c.day for c in created), max(c.day for c in created)
     try:
-        listed = ctx.sevdesk.vouchers_dated(
-            min(c.day for c in created), max(c.day for c in created)
-        )
+        index = pages.ReceiptIndex.of(start, end, ctx.sevdesk.vouchers_dated(start, end))
     except SyncError:
         for entry in created:  # the next turn looks again
             pages.check_later(ctx, entry)
         raise
-    by_number: dict[str, list[Voucher]] = {}
-    for voucher in listed:
-        by_number.setdefault((voucher.description or "").strip(), []).append(voucher)
     items = LedgerItem.objects.in_bulk([c.item_id for c in created])
     for entry in created:
         item = items.get(entry.item_id)
-        found = [
-            v
-            for v in by_number.get(entry.number.strip(), [])
-            if v.credit_debit in (entry.credit_debit, None)
-        ]
         if item is not None:
+            found = index.find(entry.number, entry.credit_debit)
             _report_duplicates(ctx, item, entry.number, entry.voucher_id, found)
 
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from django.conf import settings
 from django.utils import timezone
 
-from cobot_sevdesk.errors import OutcomeUnknown
+from cobot_sevdesk.errors import OutcomeUnknown, TransientError
 from cobot_sevdesk.ledger.models import LedgerItem
 from cobot_sevdesk.messages import Text, _
 
@@ -57,7 +57,7 @@ def may_write_again(item: LedgerItem, step: str, what: Text) -> None:
     remaining = settings.SYNC_UNKNOWN_WINDOW - elapsed
     if remaining <= 0:
         # Nothing appeared in all that time: the write never happened.
-        item.update(progress={k: v for k, v in item.progress.items() if k != _key(step)})
+        _forget(item, step)
         return
     wait = min(remaining, max(FIRST_READ_BACK, elapsed))
     message = _(
@@ -66,3 +66,35 @@ def may_write_again(item: LedgerItem, step: str, what: Text) -> None:
         "booked twice."
     ) % {"what": what}
     raise ReadBackPending("sevDesk", str(message), retry_after=wait, admin_message=message)
+
+
+@contextlib.contextmanager
+def noting_write(item: LedgerItem, step: str) -> Iterator[None]:
+    """Note the write of ``step`` before it is sent, so a worker that dies while it
+    is under way leaves it unknown; clear the note once the answer says it was not
+    applied (a refusal, a connection that never opened). A 5xx keeps it: the service
+    may have applied it before failing. (Payments use this; receipts note only a
+    write whose answer was lost, ``noting_unknown_outcome``, and keep the sent body.)"""
+    if _key(step) not in item.progress:
+        item.mark_step(_key(step), timezone.now().isoformat())
+    try:
+        yield
+    except OutcomeUnknown:
+        raise
+    except TransientError as exc:
+        if exc.status is None or exc.status < 500:
+            _forget(item, step)
+        raise
+    except BaseException:
+        _forget(item, step)
+        raise
+    _forget(item, step)
+
+
+def outcome_unknown(item: LedgerItem, step: str) -> bool:
+    """Whether a write of ``step`` may have been applied without our knowing."""
+    return _key(step) in item.progress
+
+
+def _forget(item: LedgerItem, step: str) -> None:
+    item.update(progress={k: v for k, v in item.progress.items() if k != _key(step)})
