@@ -3,6 +3,7 @@ through the real authorization-code flow (state, PKCE) with Django's test client
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -57,3 +58,16 @@ def two_space_admin(boxes: Sandboxes) -> Cobot:
         boxes.cobot.add_space(subdomain, name, [admin["id"]])
         boxes.cobot.add_accounting_code(subdomain, "Desks")
     return Cobot(boxes, admin, ["co-up", "hafen"])
+
+
+def connected_admin(boxes: Sandboxes, **settings: str) -> tuple[Client, str]:
+    """An admin logged in through Cobot, with "co-up" connected to a new sevDesk
+    account (its token returned) and saved with ``settings`` on top of the defaults."""
+    token = secrets.token_hex(16)
+    boxes.sevdesk.add_account(token, booking_accounts=[{"name": "Desks", "like": "4400"}])
+    cobot = two_space_admin(boxes)
+    client = Client()
+    cobot_login(client, boxes, cobot.admin["id"])
+    client.post("/spaces/co-up/connect/")
+    client.post("/s/co-up/settings/", {"sevdesk_token": token, "due_days": "0", **settings})
+    return client, token

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 
 import pytest
 from django.test import Client
@@ -15,24 +14,14 @@ from cobot_sevdesk.ledger.models import LedgerItem, Space
 from cobot_sevdesk.runtime.worker import drain_space
 from cobot_sevdesk.sandbox.control import Sandboxes, invoice_line
 from cobot_sevdesk.sync.subscriptions import callback_url
-from tests.web.conftest import cobot_login, two_space_admin
+from tests.web.conftest import connected_admin
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def admin(oauth: Sandboxes) -> tuple[Client, str]:
-    token = secrets.token_hex(16)
-    oauth.sevdesk.add_account(token, booking_accounts=[{"name": "Desks", "like": "4400"}])
-    cobot = two_space_admin(oauth)
-    client = Client()
-    cobot_login(client, oauth, cobot.admin["id"])
-    client.post("/spaces/co-up/connect/")
-    client.post(
-        "/s/co-up/settings/",
-        {"sevdesk_token": token, "due_days": "0", "write_back_numbers": "on", "tag_import": "on"},
-    )
-    return client, token
+    return connected_admin(oauth, write_back_numbers="on", tag_import="on")
 
 
 def webhook(client: Client, boxes: Sandboxes, event: str, invoice_id: str) -> int:

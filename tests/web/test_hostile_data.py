@@ -3,17 +3,14 @@ sends, and every page of the space still renders."""
 
 from __future__ import annotations
 
-import secrets
-
 import pytest
-from django.test import Client
 
 from cobot_sevdesk.cobot.events import EVENTS
 from cobot_sevdesk.ledger.intake import record
 from cobot_sevdesk.ledger.models import LedgerItem, Space
 from cobot_sevdesk.runtime.worker import drain_space
 from cobot_sevdesk.sandbox.control import Sandboxes, invoice_line
-from tests.web.conftest import cobot_login, two_space_admin
+from tests.web.conftest import connected_admin
 
 pytestmark = pytest.mark.django_db
 
@@ -21,13 +18,7 @@ pytestmark = pytest.mark.django_db
 def test_an_invoice_of_a_trillion_euros_fails_with_a_reason_and_every_page_renders(
     oauth: Sandboxes,
 ) -> None:
-    token = secrets.token_hex(16)
-    oauth.sevdesk.add_account(token, booking_accounts=[{"name": "Desks", "like": "4400"}])
-    cobot = two_space_admin(oauth)
-    client = Client()
-    cobot_login(client, oauth, cobot.admin["id"])
-    client.post("/spaces/co-up/connect/")
-    client.post("/s/co-up/settings/", {"sevdesk_token": token, "due_days": "0"})
+    client, token = connected_admin(oauth)
     space = Space.objects.get(subdomain="co-up")
     absurd = oauth.cobot.add_invoice(
         "co-up", [invoice_line("Desk", "1000000000000", "19", "Desks")]
@@ -56,13 +47,7 @@ def test_an_invoice_of_a_trillion_euros_fails_with_a_reason_and_every_page_rende
 def test_a_line_text_no_database_stores_still_books_and_its_record_renders(
     oauth: Sandboxes,
 ) -> None:
-    token = secrets.token_hex(16)
-    oauth.sevdesk.add_account(token, booking_accounts=[{"name": "Desks", "like": "4400"}])
-    cobot = two_space_admin(oauth)
-    client = Client()
-    cobot_login(client, oauth, cobot.admin["id"])
-    client.post("/spaces/co-up/connect/")
-    client.post("/s/co-up/settings/", {"sevdesk_token": token, "due_days": "0"})
+    client, _token = connected_admin(oauth)
     space = Space.objects.get(subdomain="co-up")
     # A NUL character: PostgreSQL's JSON cannot hold it, the kept record gets U+FFFD.
     invoice = oauth.cobot.add_invoice("co-up", [invoice_line("Desk\x00 <b>", "100", "19", "Desks")])

@@ -3,8 +3,6 @@ did it and when, and a worker that had already read the item does not undo it.""
 
 from __future__ import annotations
 
-import secrets
-
 import pytest
 from django.test import Client
 
@@ -15,7 +13,7 @@ from cobot_sevdesk.runtime.attempt import Runner
 from cobot_sevdesk.runtime.worker import drain_space
 from cobot_sevdesk.sandbox.control import Sandboxes, invoice_line
 from cobot_sevdesk.sync.context import SpaceContext
-from tests.web.conftest import cobot_login, two_space_admin
+from tests.web.conftest import connected_admin
 
 pytestmark = pytest.mark.django_db
 State = LedgerItem.State
@@ -23,14 +21,7 @@ State = LedgerItem.State
 
 @pytest.fixture
 def admin(oauth: Sandboxes) -> tuple[Client, str]:
-    token = secrets.token_hex(16)
-    oauth.sevdesk.add_account(token, booking_accounts=[{"name": "Desks", "like": "4400"}])
-    cobot = two_space_admin(oauth)
-    client = Client()
-    cobot_login(client, oauth, cobot.admin["id"])
-    client.post("/spaces/co-up/connect/")
-    client.post("/s/co-up/settings/", {"sevdesk_token": token, "due_days": "0"})
-    return client, token
+    return connected_admin(oauth)
 
 
 def invoice_item(boxes: Sandboxes, space: Space, net: str) -> LedgerItem:
