@@ -110,6 +110,14 @@ def peak_parallel(sevdesk_log: list[dict[str, Any]]) -> int:
     return peak
 
 
+def _retries() -> dict[str, int]:
+    """Retry entries in the items' history, by their message."""
+    from cobot_sevdesk.ledger.models import LedgerEvent
+
+    retried = LedgerEvent.objects.filter(kind=LedgerEvent.Kind.RETRY)
+    return dict(Counter(e.text()[:120] for e in retried).most_common(10))
+
+
 def _receipts(env: Env, token: str) -> int:
     return len(env.boxes.sevdesk.state(token)["vouchers"])
 
@@ -428,6 +436,8 @@ def monthend(
             "sevdesk_endpoints": _endpoints(sevdesk_log),
             "synced": LedgerItem.objects.filter(state="synced").count(),
             "states": dict(Counter(LedgerItem.objects.values_list("state", flat=True))),
+            # Retries say where a run stalled (a retry waits its backoff).
+            "retries": _retries(),
             "cpu_cores_used": cores,
             # final items (the warm-up's included) by seconds from the start
             "progress": samples,

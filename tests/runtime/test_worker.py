@@ -226,7 +226,8 @@ def test_a_turn_is_a_slice_and_queues_the_rest(world: World) -> None:
     assert result.processed == 6 and not result.more and result.requeue_in is None
 
 
-def test_items_are_taken_oldest_first(world: World, sync_mode: str) -> None:
+def test_items_are_taken_oldest_first(world: World, sync_mode: str, settings: Any) -> None:
+    settings.SYNC_PAGE_LANES = 2  # the assertion below counts how far one may overtake
     invoices = [world.invoice([invoice_line(f"Desk {n}", "10", "19", "Desks")]) for n in range(4)]
     for invoice in reversed(invoices):
         world.receive_invoice(invoice)

@@ -1,10 +1,13 @@
-"""A second lane in a space's turn (page mode): two invoices of one space saved at once.
+"""More lanes in a space's turn (page mode): several invoices of one space saved at once.
 
 In page mode an invoice that a listing brought needs no Cobot call, and its document is
 prepared ahead (``sync.documents_ahead``), so what is left on its own path is sevDesk's
-``saveVoucher``. One at a time, a backfill goes no faster than one save after another;
-with a second lane it goes about twice as fast (sevDesk, which publishes no limit, then
-sees two saves of the space at a time, beside the uploads ahead).
+``saveVoucher`` and, with the "Import" tag on, ``Tag/Factory/create`` (sevDesk takes no
+tags in the save). One at a time, a backfill goes no faster than one save and tag after
+another; with ``SYNC_PAGE_LANES`` lanes (the worker's own and the others here) it goes
+that many times as fast, until sevDesk or the worker's CPU sets the pace. sevDesk, which
+publishes no limit, then sees that many saves of the space at a time, beside the uploads
+ahead; a 429 holds the whole space back for its Retry-After.
 
 Safety is the one of a single lane. Each item is claimed with a conditional update and
 looks up before it writes; the turn's lease covers both lanes, and an item either lane
@@ -16,6 +19,7 @@ space's members is due, so a member's contact still comes before its invoices.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent import futures
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from django.conf import settings
@@ -29,7 +33,9 @@ from cobot_sevdesk.sync.context import SpaceContext
 Finished = tuple[LedgerItem, str | None]  # the item and its state; None: space paused
 
 
-class SecondLane:
+class Lane:
+    """One lane beside the worker's own: one item at a time, in a thread of its own."""
+
     def __init__(self, ctx: SpaceContext, throttle: Callable[[], None]) -> None:
         self._ctx = ctx
         self._throttle = throttle
@@ -38,29 +44,15 @@ class SecondLane:
         self._running: tuple[LedgerItem, Future[str | None]] | None = None
 
     @property
-    def busy(self) -> tuple[int, ...]:
-        """The item the lane is working on, for the other lane to leave alone."""
-        return (self._running[0].pk,) if self._running else ()
-
-    def takes(self, item: LedgerItem) -> bool:
-        return (
-            settings.SYNC_PAGES
-            # The lane's own connection sees only what is committed: inside a
-            # transaction (a caller's, or a test's that rolls back) one lane works alone.
-            and not connection.in_atomic_block
-            and self._running is None
-            and item.kind == LedgerItem.Kind.INVOICE
-            and not item.recheck
-            and pages.holds_invoice(self._ctx, item.cobot_id)
-            and not self._ctx.space.items.open().filter(kind=LedgerItem.Kind.MEMBER).exists()
-        )
+    def running(self) -> tuple[LedgerItem, Future[str | None]] | None:
+        return self._running
 
     def start(self, item: LedgerItem) -> None:
         self._running = (item, self._pool.submit(self._run, item))
 
     def _run(self, item: LedgerItem) -> str | None:
         if self._runner is None:
-            # Its own space row and clients: the other lane's are in use meanwhile.
+            # Its own space row and clients: the other lanes' are in use meanwhile.
             space = Space.objects.get(pk=self._ctx.space.pk)
             self._runner = Runner(SpaceContext(space, cobot_throttle=self._throttle))
         try:
@@ -83,6 +75,50 @@ class SecondLane:
             self._pool.submit(_close_connection).result()
         self._pool.shutdown()
         return finished
+
+
+class Lanes:
+    """The lanes beside the worker's own (``SYNC_PAGE_LANES`` in all), for one turn."""
+
+    def __init__(self, ctx: SpaceContext, throttle: Callable[[], None]) -> None:
+        self._ctx = ctx
+        count = settings.SYNC_PAGE_LANES - 1 if settings.SYNC_PAGES else 0
+        self._lanes = [Lane(ctx, throttle) for _ in range(count)]
+
+    @property
+    def busy(self) -> tuple[int, ...]:
+        """The items the lanes are working on, for the worker's lane to leave alone."""
+        return tuple(lane.running[0].pk for lane in self._lanes if lane.running)
+
+    def take(self, item: LedgerItem) -> bool:
+        """Start the item in a free lane if one may take it; False: the caller runs it."""
+        lane = next((lane for lane in self._lanes if lane.running is None), None)
+        if (
+            lane is None
+            # A lane's own connection sees only what is committed: inside a
+            # transaction (a caller's, or a test's that rolls back) one lane works alone.
+            or connection.in_atomic_block
+            or item.kind != LedgerItem.Kind.INVOICE
+            or item.recheck
+            or not pages.holds_invoice(self._ctx, item.cobot_id)
+            or self._ctx.space.items.open().filter(kind=LedgerItem.Kind.MEMBER).exists()
+        ):
+            return False
+        lane.start(item)
+        return True
+
+    def collect(self, *, wait: bool = False) -> list[Finished]:
+        """The lanes' items that are done; with ``wait``, the first to finish at least
+        (nothing if all lanes are free)."""
+        if wait:
+            running = [lane.running[1] for lane in self._lanes if lane.running]
+            if running:
+                futures.wait(running, return_when=futures.FIRST_COMPLETED)
+        return [done for lane in self._lanes for done in lane.collect()]
+
+    def close(self) -> list[Finished]:
+        """Wait for every lane's item; the lanes' database connections are closed."""
+        return [done for lane in self._lanes for done in lane.close()]
 
 
 def _close_connection() -> None:

@@ -10,7 +10,7 @@ workers, not all of them.
 
 A worker that dies mid-item leaves the item "running" and its lease runs out; the
 next holder finds the item due and re-runs it, reading back before it writes. In page
-mode a turn has a second lane for invoices a listing brought (``runtime.lanes``).
+mode a turn has more lanes for invoices a listing brought (``runtime.lanes``).
 
 ``spaces_with_due_work`` is what the periodic sweep (``runtime.tasks.sweep``) queues:
 spaces with due work whose lease is free, so a lost queue message or a crashed worker
@@ -40,7 +40,7 @@ from django.utils import timezone
 from cobot_sevdesk.errors import SyncError
 from cobot_sevdesk.ledger.models import Backfill, BooksCheck, LedgerItem, Space
 from cobot_sevdesk.runtime.attempt import Runner, SpacePaused, internal_error
-from cobot_sevdesk.runtime.lanes import SecondLane
+from cobot_sevdesk.runtime.lanes import Lanes
 from cobot_sevdesk.runtime.throttle import CobotThrottle
 from cobot_sevdesk.sync import backfill, books, pages, payment_checks, receipts
 from cobot_sevdesk.sync.context import SpaceContext
@@ -235,7 +235,7 @@ def _work(
     slice_seconds: float,
 ) -> None:
     runner = Runner(ctx)
-    lane = SecondLane(ctx, throttle)
+    lanes = Lanes(ctx, throttle)
     deadline = time.monotonic() + slice_seconds
     streak = 0
 
@@ -261,17 +261,16 @@ def _work(
         while not stop_requested.is_set() and not lost.is_set() and time.monotonic() < deadline:
             if throttle.delay() > deadline - time.monotonic():
                 break  # the next Cobot call is beyond this turn; give the worker back
-            if not counted(lane.collect()):
+            if not counted(lanes.collect()):
                 break
-            item = ctx.space.items.next_due(exclude=lane.busy)
+            item = ctx.space.items.next_due(exclude=lanes.busy)
             if item is None:
-                if lane.busy and counted(lane.collect(wait=True)):
-                    continue  # the lane's item may have made more work due
+                if lanes.busy and counted(lanes.collect(wait=True)):
+                    continue  # a lane's item may have made more work due
                 break
             if item.kind in pages.LISTED_KINDS and not pages.holds(ctx, item):
                 pages.prefetch(ctx, item.kind)  # many due: read them from Cobot's listing
-            if lane.takes(item):
-                lane.start(item)
+            if lanes.take(item):
                 continue
             try:
                 state: str | None = runner.run(item)
@@ -280,7 +279,7 @@ def _work(
             if not counted([(item, state)]):
                 break
     finally:
-        counted(lane.close())
+        counted(lanes.close())
     try:
         receipts.check_created_in_turn(ctx)
     except SyncError as exc:

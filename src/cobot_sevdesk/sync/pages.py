@@ -47,8 +47,8 @@ PAGE_SIZE = 200
 #: A listing for dated items spans at most this many days from the oldest one, so one
 #: old straggler does not make it read a year of invoices.
 MAX_SPAN = dt.timedelta(days=31)
-#: Receipt documents prepared ahead of the receipt being saved.
-AHEAD = 4
+#: Receipt documents prepared ahead of the receipts being saved, per lane.
+AHEAD_PER_LANE = 2
 #: After a listing failed, items go one by one for this long (each with its own retry).
 FAILED_PAUSE = 30.0
 #: Cobot allows its member listing 6 requests a minute (its documentation): one in 10 s.
@@ -237,8 +237,8 @@ def take(ctx: SpaceContext, invoice_id: str) -> Invoice | None:
             cache.order = order
     with cache.lock:
         # The ones after it in work order (the first ones if it is not listed there).
-        position = cache.order.index(invoice_id) if invoice_id in cache.order else -1
-        upcoming = cache.order[position + 1 : position + 1 + AHEAD]
+        start = cache.order.index(invoice_id) + 1 if invoice_id in cache.order else 0
+        upcoming = cache.order[start : start + AHEAD_PER_LANE * settings.SYNC_PAGE_LANES]
         ahead = [cache.invoices[i][1] for i in upcoming if i in cache.invoices]
     documents_ahead.start(ctx, ahead)
     return entry[1] if entry else None
