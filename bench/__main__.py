@@ -166,7 +166,10 @@ def table(results: dict[str, dict[str, Any]]) -> str:
             f"API {r['cobot_api_calls_per_invoice']:.3f} (+ "
             f"{r['cobot_pdf_downloads_per_invoice']:.2f} PDF download), sevDesk "
             f"{r['sevdesk_calls_per_invoice']:.2f}; {in_flight(r)} of a space at a time; "
-            f"{r['receipts']:,} receipts, {r['saved_twice']} saved twice",
+            f"{r['receipts']:,} receipts, {r['saved_twice']} saved twice; CPU: the worker "
+            f"{r['worker_cpu_ms_per_invoice']:.0f} ms per invoice, the machine's "
+            f"{r['cpu_cores_used']['cores']} cores {r['cpu_cores_used']['machine_busy_share']:.0%} "
+            "busy",
             "≤ 1.25× bound",
         )
         add(

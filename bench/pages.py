@@ -439,6 +439,9 @@ def monthend(
             # Retries say where a run stalled (a retry waits its backoff).
             "retries": _retries(),
             "cpu_cores_used": cores,
+            # The worker's CPU per invoice sets how many invoices a second one worker
+            # process (one core, Python's lock) can take, whatever the services allow.
+            "worker_cpu_ms_per_invoice": cores["worker"] * wall / total * 1000,
             # final items (the warm-up's included) by seconds from the start
             "progress": samples,
         }

@@ -257,3 +257,16 @@ def test_the_dates_listed_follow_the_due_items() -> None:
         (jan, jan),
         (dt.date(2026, 11, 30), dt.date(2026, 12, 2)),
     ]
+
+
+def test_a_turn_saves_as_many_receipts_at_once_as_it_has_lanes(world: World, settings: Any) -> None:
+    settings.SYNC_PAGE_LANES = 3
+    world.boxes.sevdesk.set_delay(0.05)  # long enough for the lanes' saves to overlap
+    old_invoices(world, 18, membership_id=synced_member(world)["id"])
+    backfill_2025(world)
+    assert_one_receipt_each(world, 18)
+    # A request is logged when answered, after the delay: it was open for the delay before.
+    saves = [r["at"] for r in world.boxes.sevdesk.requests("POST", "saveVoucher")]
+    marks = sorted([(at - 0.045, 1) for at in saves] + [(at, -1) for at in saves])
+    in_flight = [sum(step for _at, step in marks[: n + 1]) for n in range(len(marks))]
+    assert 2 <= max(in_flight) <= 3
