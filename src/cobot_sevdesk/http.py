@@ -163,7 +163,6 @@ class HttpClient:
         if self.throttle is not None:
             self.throttle()
         started = time.monotonic()
-        where = redact_url(url)
         try:
             response = self.session.request(
                 method,
@@ -186,17 +185,17 @@ class HttpClient:
                 "the request could not be sent: a header or the URL has characters HTTP "
                 "cannot carry",
                 method=method,
-                path=where,
+                path=redact_url(url),
             ) from None
         except requests.RequestException as exc:
             self._count("error:" + type(exc).__name__, started)
-            raise self._network_error(exc, method, where) from exc
+            raise self._network_error(exc, method, redact_url(url)) from exc
         self._count(str(response.status_code), started)
-        log.debug(
-            "%s %s %s %.0fms", self.service, method, where, response.elapsed.total_seconds() * 1000
-        )
+        if log.isEnabledFor(logging.DEBUG):  # redacting is not free: only when logged
+            elapsed = response.elapsed.total_seconds() * 1000
+            log.debug("%s %s %s %.0fms", self.service, method, redact_url(url), elapsed)
         if response.status_code >= 400:
-            raise self._status_error(response, method, where, action)
+            raise self._status_error(response, method, redact_url(url), action)
         return response
 
     def _count(self, status: str, started: float) -> None:

@@ -88,7 +88,7 @@ SYNC_PAGE_MIN = env.int("SYNC_PAGE_MIN", default=3)
 SYNC_PAGE_MAX_AGE = env.float("SYNC_PAGE_MAX_AGE", default=240.0)
 #: How many of a space's listed invoices a turn works on at once (page mode,
 #: ``runtime.lanes``): sevDesk then sees that many saves of the space at a time.
-SYNC_PAGE_LANES = env.int("SYNC_PAGE_LANES", default=4)
+SYNC_PAGE_LANES = max(1, env.int("SYNC_PAGE_LANES", default=4))
 CACHE_SECONDS = env.float("CACHE_SECONDS", default=300.0)
 #: From this day of a month on, the previous month's books check runs (once); the days
 #: before leave time for late invoices and corrections of the month.

@@ -10,9 +10,9 @@ publishes no limit, then sees that many saves of the space at a time, beside the
 ahead; a 429 holds the whole space back for its Retry-After.
 
 Safety is the one of a single lane. Each item is claimed with a conditional update and
-looks up before it writes; the turn's lease covers both lanes, and an item either lane
+looks up before it writes; the turn's lease covers all lanes, and an item any lane
 left running when the worker died is re-run by the next lease holder, reading back
-first. Only invoices a listing holds go to the second lane, and only while none of the
+first. Only invoices a listing holds go to the other lanes, and only while none of the
 space's members is due, so a member's contact still comes before its invoices.
 """
 

@@ -76,15 +76,21 @@ class _Handler(BaseHTTPRequestHandler):
                 raise HttpError(404, {"error": {"message": "not found"}})
             handler, params = found
             request.params = params
-            result = handler(request)
+            # One request at a time in the state (plain dicts): a listing iterating while
+            # another request adds to them would crash. The answer is encoded inside too,
+            # as it may hold the state's own dicts. The delay is waited outside, so
+            # requests still overlap as they would at the real service.
+            with app.lock:
+                result = handler(request)
+                response = result if isinstance(result, Response) else Response(200, result)
+                return Response(
+                    response.status, response.encode(), response.headers, response.content_type
+                )
         except HttpError as err:
             return Response(err.status, err.body, err.headers)
         except Exception:
             log.exception("%s handler failed", app.name)
             return Response(500, {"error": {"message": "sandbox handler crashed"}})
-        if isinstance(result, Response):
-            return result
-        return Response(200, result)
 
     def _send(self, response: Response) -> None:
         payload = response.encode()

@@ -15,10 +15,10 @@ line, which reports the failure the usual way.
 from __future__ import annotations
 
 import threading
-from http.cookiejar import DefaultCookiePolicy
 import time
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
+from http.cookiejar import DefaultCookiePolicy
 
 from django.conf import settings
 
@@ -33,8 +33,8 @@ from cobot_sevdesk.sync.rules.mapping import pdf_filename
 #: upload), so 32 threads keep some 40 spaces' lanes supplied at 100 ms a request.
 _pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="documents-ahead")
 _lock = threading.Lock()
-#: One HTTP session per pool thread, kept: a new connection per document cost more CPU
-#: than the rest of its preparation. Tokens go per request, never into the session.
+#: One HTTP session per pool thread, kept: no new connections (and their CPU) for each
+#: document. Tokens go with each request, never into the session.
 _local = threading.local()
 #: Preparations under way or done, by space cache key and invoice id.
 _started: dict[tuple[str, ...], dict[str, tuple[float, Future[str]]]] = {}
@@ -64,9 +64,7 @@ def _prepare(invoice: Invoice, sevdesk_token: str) -> str:
         _local.session = new_session()
         # Shared by spaces: no cookie of one space's answer goes with another's request.
         _local.session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
-    pdf = CobotClient("", timeouts=timeouts(), session=_local.session).download_pdf(
-        invoice.pdf_url
-    )
+    pdf = CobotClient("", timeouts=timeouts(), session=_local.session).download_pdf(invoice.pdf_url)
     sevdesk = SevdeskClient(sevdesk_token, timeouts=timeouts(), session=_local.session)
     return sevdesk.upload_temp_file(pdf_filename(invoice), pdf)
 
