@@ -213,11 +213,10 @@ class Vouchers(Area[SevdeskState]):
         # Documented in the Voucher tag's filter list: "updated last after timestamp".
         updated_after = request.arg("updateAfter")
         found = []
-        with self.state.lock:  # a snapshot: saves of other requests go on meanwhile
-            candidates: Iterable[dict[str, Any]] = list(
-                # documented: descriptionLike is a "contains" match
-                account.vouchers_containing(like) if like is not None else account.vouchers.values()
-            )
+        candidates: Iterable[dict[str, Any]] = account.vouchers.values()
+        if like is not None:
+            # documented: descriptionLike is a "contains" match
+            candidates = account.vouchers_containing(like)
         for voucher in candidates:
             if credit_debit and voucher["creditDebit"] != credit_debit:
                 continue
