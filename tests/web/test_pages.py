@@ -207,6 +207,11 @@ def test_dashboard_filters_searches_and_retries(oauth: Sandboxes, sevdesk_token:
     assert "RE-1" in page and "RE-2" in page and "RE-0" not in page
     assert "2 items need your attention" in page and "Booking account Parking missing" in page
     assert "RE-3" in client.get("/s/co-up/?q=re-3").content.decode()
+    # Amounts in cents show with two decimals, as on the invoice.
+    item = LedgerItem.objects.get(space=space, cobot_id="inv3")
+    LedgerItem.objects.filter(pk=item.pk).update(amount_cents=11900, currency="EUR")
+    assert "119.00 EUR" in client.get("/s/co-up/?q=re-3").content.decode()
+    assert "119.00 EUR" in client.get(f"/s/co-up/items/{item.pk}/").content.decode()
     response = client.post("/s/co-up/retry-failed/")
     assert response.status_code == 302
     assert LedgerItem.objects.filter(space=space, state="pending").count() == 2
