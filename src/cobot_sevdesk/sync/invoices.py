@@ -72,15 +72,14 @@ def sync_invoice(
             invoice = fetch_invoice(ctx, item.cobot_id)
         except NotFound:
             return Outcome(State.SKIPPED, _("The invoice no longer exists in Cobot."))
-    item.update(
+    item.keep(
+        cobot=invoice.raw if item.sevdesk_voucher_id is None else None,  # the receipt's source
         label=invoice.number[:200],
         amount_cents=in_cents(invoice.total.gross),
         currency=invoice.currency[:3],
         customer_number=(invoice.customer_number or "")[:60],
         invoice_date=invoice.invoice_date,
     )
-    if item.sevdesk_voucher_id is None:
-        item.keep(cobot=invoice.raw)  # what the receipt is made from
     check_size(invoice)
     if item.sevdesk_voucher_id is None:
         if mapping.standing(invoice) == mapping.CANCELED:

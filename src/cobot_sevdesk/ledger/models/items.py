@@ -217,10 +217,11 @@ class LedgerItem(models.Model):
         """Record that step ``name`` is done; a retry skips it."""
         self._save(progress={**self.progress, name: value})
 
-    def keep(self, *, cobot: Any = None, sevdesk: Any = None) -> None:
+    def keep(self, *, cobot: Any = None, sevdesk: Any = None, **fields: Any) -> None:
         """Keep what Cobot sent (``cobot``) and what was sent to sevDesk (``sevdesk``)
-        for the item's page, with anything that grants access removed."""
-        fields = {}
+        for the item's page, with anything that grants access removed; ``fields`` go
+        in the same write (as ``update``)."""
+        assert "state" not in fields, "use a transition method to change the state"
         if cobot is not None:
             fields["cobot_data"] = scrub(cobot)
         if sevdesk is not None:

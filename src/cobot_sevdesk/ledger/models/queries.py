@@ -39,23 +39,25 @@ class LedgerItemQuerySet(models.QuerySet["LedgerItem"]):
         """Failed items and done items with something for the admin to look at."""
         return self.filter(Q(state="failed") | Q(attention__isnull=False))
 
-    def next_due(
-        self, now: dt.datetime | None = None, *, exclude: Collection[int] = ()
-    ) -> LedgerItem | None:
-        """The oldest item with work to do now (of a space's items).
+    def due_next(
+        self, now: dt.datetime | None = None, *, exclude: Collection[int] = (), limit: int = 1
+    ) -> list[LedgerItem]:
+        """The oldest items with work to do now (of a space's items), at most ``limit``,
+        oldest first.
 
         ``running`` items are included: whoever holds the space's lease is the only
         worker, so a running item found by the lease holder was left by a worker that
         died mid-item. Its next attempt reads back before it writes.
 
         Two queries, not one with OR: each walks its partial index in id order and
-        stops at the first due row, so a 10,000-item backlog costs no more than a
-        short one. ``exclude``: items in the turn's other lane (``runtime.lanes``).
+        stops after ``limit`` due rows, so a 10,000-item backlog costs no more than a
+        short one. ``exclude``: items the turn's other lanes work on (``runtime.lanes``).
+        A list read a moment ago is safe to work through: each item is claimed by a
+        conditional update on the state it was read in (``LedgerItem.start_attempt``).
         """
         now = now or timezone.now()
         queries = [self.open(), self.to_recheck()]
         if exclude:  # items another lane of this turn is working on
             queries = [q.exclude(pk__in=exclude) for q in queries]
-        found = [q.due(now).order_by("id").first() for q in queries]
-        due = [item for item in found if item is not None]
-        return min(due, key=lambda item: item.pk) if due else None
+        found = [item for q in queries for item in q.due(now).order_by("id")[:limit]]
+        return sorted(found, key=lambda item: item.pk)[:limit]
