@@ -21,6 +21,7 @@ from cobot_sevdesk.errors import (
 from cobot_sevdesk.http import USER_AGENT, Timeouts
 from cobot_sevdesk.sandbox.control import Sandboxes
 from cobot_sevdesk.sevdesk.client import SevdeskClient
+from tests.world import receipt_body
 
 TOKEN = "a" * 32
 
@@ -230,30 +231,7 @@ def test_voucher_lookup_compares_descriptions_exactly(client: SevdeskClient) -> 
     account = next(a for a in client.revenue_accounts() if a.number == "4400")
     for number in ("RE-1", "RE-10", "RE-100"):
         client.save_voucher(
-            {
-                "voucher": {
-                    "objectName": "Voucher",
-                    "mapAll": True,
-                    "status": 100,
-                    "creditDebit": "D",
-                    "voucherType": "VOU",
-                    "supplierName": "X",
-                    "description": number,
-                    "voucherDate": "01.03.2026",
-                    "taxRule": {"id": 1, "objectName": "TaxRule"},
-                },
-                "voucherPosSave": [
-                    {
-                        "objectName": "VoucherPos",
-                        "mapAll": True,
-                        "accountDatev": {"id": account.datev_id, "objectName": "AccountDatev"},
-                        "taxRate": 19,
-                        "net": False,
-                        "sumGross": Decimal("119.00"),
-                    }
-                ],
-                "voucherPosDelete": None,
-            }
+            receipt_body(number, dt.date(2026, 3, 1), Decimal("119.00"), account.datev_id, "X")
         )
     [found] = client.find_vouchers_by_description("RE-1")
     assert found.description == "RE-1"

@@ -41,14 +41,11 @@ class Lane:
         self._throttle = throttle
         self._pool = ThreadPoolExecutor(1, thread_name_prefix=f"lane-{ctx.space.pk}")
         self._runner: Runner | None = None
-        self._running: tuple[LedgerItem, Future[str | None]] | None = None
-
-    @property
-    def running(self) -> tuple[LedgerItem, Future[str | None]] | None:
-        return self._running
+        #: The item the lane works on, and its outcome to come.
+        self.running: tuple[LedgerItem, Future[str | None]] | None = None
 
     def start(self, item: LedgerItem) -> None:
-        self._running = (item, self._pool.submit(self._run, item))
+        self.running = (item, self._pool.submit(self._run, item))
 
     def _run(self, item: LedgerItem) -> str | None:
         if self._runner is None:
@@ -62,10 +59,10 @@ class Lane:
 
     def collect(self, *, wait: bool = False) -> list[Finished]:
         """The lane's item if it is done (or once it is, with ``wait``)."""
-        if self._running is None or not (wait or self._running[1].done()):
+        if self.running is None or not (wait or self.running[1].done()):
             return []
-        item, future = self._running
-        self._running = None
+        item, future = self.running
+        self.running = None
         return [(item, future.result())]
 
     def close(self) -> list[Finished]:

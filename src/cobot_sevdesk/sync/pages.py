@@ -120,6 +120,13 @@ class PageCache:
         """The listed objects of ``kind`` (after ``prune``, which replaces the dicts)."""
         return self.invoices if kind == INVOICE else self.members
 
+    def take(self, kind: str, cobot_id: str) -> Any:
+        """The listed object, taken out for its item; None if no listing holds it."""
+        with self.lock:
+            self.prune(time.monotonic())
+            entry = self.held(kind).pop(cobot_id, None)
+        return entry[1] if entry else None
+
     @property
     def empty(self) -> bool:
         return not (self.invoices or self.members or self.missed or self.spans or self.created)
@@ -227,11 +234,8 @@ def take(ctx: SpaceContext, invoice_id: str) -> Invoice | None:
     if not settings.SYNC_PAGES:
         return None
     cache = _cache(ctx)
-    with cache.lock:
-        cache.prune(time.monotonic())
-        entry = cache.invoices.pop(invoice_id, None)
-        known = invoice_id in cache.order
-    if entry is not None and not known:
+    invoice: Invoice | None = cache.take(INVOICE, invoice_id)
+    if invoice is not None and invoice_id not in cache.order:
         order = [cobot_id for cobot_id, _day in _due(ctx, INVOICE)]
         with cache.lock:
             cache.order = order
@@ -241,17 +245,11 @@ def take(ctx: SpaceContext, invoice_id: str) -> Invoice | None:
         upcoming = cache.order[start : start + AHEAD_PER_LANE * settings.SYNC_PAGE_LANES]
         ahead = [cache.invoices[i][1] for i in upcoming if i in cache.invoices]
     documents_ahead.start(ctx, ahead)
-    return entry[1] if entry else None
+    return invoice
 
 
 def take_member(ctx: SpaceContext, membership_id: str) -> Membership | None:
-    if not settings.SYNC_PAGES:
-        return None
-    cache = _cache(ctx)
-    with cache.lock:
-        cache.prune(time.monotonic())
-        entry = cache.members.pop(membership_id, None)
-    return entry[1] if entry else None
+    return _cache(ctx).take(MEMBER, membership_id) if settings.SYNC_PAGES else None
 
 
 def prefetch(ctx: SpaceContext, kind: str) -> int:

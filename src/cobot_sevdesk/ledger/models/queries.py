@@ -40,7 +40,7 @@ class LedgerItemQuerySet(models.QuerySet["LedgerItem"]):
         return self.filter(Q(state="failed") | Q(attention__isnull=False))
 
     def due_next(
-        self, now: dt.datetime | None = None, *, exclude: Collection[int] = (), limit: int = 1
+        self, now: dt.datetime | None = None, *, exclude: Collection[int] = (), limit: int
     ) -> list[LedgerItem]:
         """The oldest items with work to do now (of a space's items), at most ``limit``,
         oldest first.
